@@ -1,0 +1,409 @@
+//! The generational cycle collector (CPython's `Python/gc.c` algorithm).
+//!
+//! A collection of generation `g` analyses generations `0..=g` merged into
+//! one work list:
+//!
+//! 1. *update refs*: each object's scratch count := its strong count, and the
+//!    object is flagged `COLLECTING`;
+//! 2. *subtract refs*: tracing every object, each edge to a `COLLECTING`
+//!    object subtracts one from the target's scratch count. What is left is
+//!    the number of references from outside the work list;
+//! 3. *mark*: every object with a positive scratch count, and everything
+//!    reachable from it through `COLLECTING` objects, is reachable (its flag is
+//!    cleared). Walking uses an intrusive work stack, never recursion;
+//! 4. *partition*: reachable objects move to the next generation; the rest
+//!    is garbage.
+//!
+//! Garbage is then handled as PEP 442 prescribes: weak references cleared,
+//! finalizers run (once per object life, user code!), reachability checked
+//! again for resurrected objects, and the rest torn down: all values dropped
+//! while all allocations stay valid, then the memory freed.
+//!
+//! Invariants:
+//! - During phases 1–4 `Links::prev` of a work-list object holds its scratch
+//!   count (or, once marked, the work-stack link); only `next` is a list
+//!   pointer. No user code runs in these phases except `Trace::trace`, whose
+//!   contract forbids changing the graph; a panic there aborts.
+//! - Before any user code runs (callbacks, finalizers, drops), every tracked
+//!   object is again in a well-formed list and only garbage carries
+//!   `COLLECTING`.
+//! - Only one collection runs at a time per heap (`Heap::collecting`); a
+//!   collection requested from inside one returns 0.
+
+use core::ptr::{self, NonNull};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::gc::{CallbackInfo, Phase};
+use crate::header::{flags, header_of, links_of, Header, Links};
+use crate::heap::{Heap, GENERATIONS};
+use crate::lifecycle;
+use crate::list::List;
+use crate::trace::{TraceKind, Tracer};
+
+/// Why a collection runs (affects only reporting).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reason {
+    /// A threshold was passed by an allocation.
+    Automatic,
+    /// `gc::collect`/`gc::collect_generation`.
+    Manual,
+    /// The thread is exiting.
+    Shutdown,
+}
+
+/// Intrusive stack of marked objects, linked through `Links::prev`.
+pub(crate) struct MarkStack {
+    top: *mut Links,
+}
+
+impl MarkStack {
+    fn new() -> MarkStack {
+        MarkStack {
+            top: ptr::null_mut(),
+        }
+    }
+
+    /// # Safety
+    /// `l` must be the links of a work-list object whose scratch count is no
+    /// longer needed (it was just marked reachable).
+    #[inline]
+    unsafe fn push(&mut self, l: NonNull<Links>) {
+        // SAFETY: valid links (caller).
+        unsafe { l.as_ref() }.prev.set(self.top);
+        self.top = l.as_ptr();
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<NonNull<Links>> {
+        let l = NonNull::new(self.top)?;
+        // SAFETY: pushed links are valid work-list objects.
+        self.top = unsafe { l.as_ref() }.prev.get();
+        Some(l)
+    }
+}
+
+#[inline]
+fn scratch(l: &Links) -> usize {
+    l.prev.get().addr()
+}
+
+#[inline]
+fn set_scratch(l: &Links, n: usize) {
+    l.prev.set(ptr::without_provenance_mut(n));
+}
+
+/// Tracer callback for phase 2.
+#[inline]
+pub(crate) fn subtract_edge(target: NonNull<Header>) {
+    // SAFETY: an edge reported by `trace` points to a live object.
+    let hdr = unsafe { target.as_ref() };
+    if hdr.has(flags::COLLECTING) {
+        // SAFETY: `COLLECTING` objects are tracked and in the work list.
+        let l = unsafe { links_of(target).as_ref() };
+        let n = scratch(l);
+        debug_assert!(n > 0, "a Trace impl reported more edges than it owns");
+        set_scratch(l, n.wrapping_sub(1));
+    }
+}
+
+/// Tracer callback for phase 3.
+#[inline]
+pub(crate) fn mark_edge(stack: &mut MarkStack, target: NonNull<Header>) {
+    // SAFETY: an edge reported by `trace` points to a live object.
+    let hdr = unsafe { target.as_ref() };
+    if hdr.has(flags::COLLECTING) {
+        hdr.clear(flags::COLLECTING);
+        // SAFETY: tracked work-list object, marked just now.
+        unsafe { stack.push(links_of(target)) };
+    }
+}
+
+/// Call `trace` on the value of `h` with `tracer`.
+///
+/// # Safety
+/// `h` must be a live object with an intact value.
+#[inline]
+unsafe fn trace_object(h: NonNull<Header>, tracer: &mut Tracer) {
+    // SAFETY: forwarded from the caller.
+    unsafe { (h.as_ref().vtable().trace)(h, tracer) }
+}
+
+/// Aborts the process if dropped during unwinding: a panic in `Trace::trace`
+/// would otherwise leave the lists half rewritten.
+struct AbortOnPanic;
+
+impl Drop for AbortOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("gc: a Trace::trace implementation panicked during a collection; aborting");
+            std::process::abort();
+        }
+    }
+}
+
+/// Phases 1–4 on `work`: afterwards `work` is empty, reachable objects are in
+/// `reachable` (flag cleared) and unreachable ones in `unreachable` (flag
+/// `COLLECTING` set). Returns the number of reachable objects.
+fn find_unreachable(work: &List, reachable: &List, unreachable: &List) -> usize {
+    let guard = AbortOnPanic;
+    // 1. update refs
+    for l in work.iter() {
+        // SAFETY: list members are live tracked objects.
+        unsafe {
+            let h = header_of(l);
+            set_scratch(l.as_ref(), h.as_ref().strong.get());
+            h.as_ref().set(flags::COLLECTING);
+        }
+    }
+    // 2. subtract refs (iterating `next` only; `prev` now holds counts)
+    let mut tracer = Tracer::new(TraceKind::Subtract);
+    for l in work.iter() {
+        // SAFETY: live objects with intact values.
+        unsafe { trace_object(header_of(l), &mut tracer) };
+    }
+    // 3. mark from the externally referenced objects
+    let mut tracer = Tracer::new(TraceKind::Mark(MarkStack::new()));
+    for l in work.iter() {
+        // SAFETY: live work-list object.
+        let h = unsafe { header_of(l) };
+        // SAFETY: as above.
+        let hdr = unsafe { h.as_ref() };
+        // SAFETY: as above.
+        if !hdr.has(flags::COLLECTING) || scratch(unsafe { l.as_ref() }) == 0 {
+            continue;
+        }
+        hdr.clear(flags::COLLECTING);
+        let TraceKind::Mark(stack) = &mut tracer.kind else {
+            unreachable!()
+        };
+        // SAFETY: just marked.
+        unsafe { stack.push(l) };
+        loop {
+            let TraceKind::Mark(stack) = &mut tracer.kind else {
+                unreachable!()
+            };
+            let Some(top) = stack.pop() else { break };
+            // SAFETY: live object with intact value.
+            unsafe { trace_object(header_of(top), &mut tracer) };
+        }
+    }
+    // 4. partition, rebuilding real `prev` pointers
+    let mut n_reachable = 0;
+    let mut cur = work.first();
+    let end = work.head_ptr();
+    while let Some(l) = cur {
+        // SAFETY: `next` pointers are intact; read before relinking.
+        let next = unsafe { l.as_ref() }.next.get();
+        cur = if next == end {
+            None
+        } else {
+            NonNull::new(next)
+        };
+        // SAFETY: live work-list object.
+        let unreachable_obj = unsafe { header_of(l).as_ref() }.has(flags::COLLECTING);
+        let dest = if unreachable_obj {
+            unreachable
+        } else {
+            n_reachable += 1;
+            reachable
+        };
+        // SAFETY: `l` leaves `work`, which is reset below.
+        unsafe { dest.push_back(l) };
+    }
+    work.init();
+    core::mem::forget(guard);
+    n_reachable
+}
+
+/// Collect generation `generation` (younger ones merged in). Returns the
+/// number of unreachable objects found, or 0 if a collection is running.
+pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
+    if heap.collecting.get() {
+        return 0;
+    }
+    heap.collecting.set(true);
+    heap.update_trigger();
+    let _ = reason;
+    let mut info = CallbackInfo {
+        generation,
+        collected: 0,
+        uncollectable: 0,
+    };
+    crate::gc::run_callbacks(heap, Phase::Start, &info);
+
+    // Counters, as CPython: this collection counts for the next generation.
+    if generation + 1 < GENERATIONS {
+        let c = &heap.counts[generation + 1];
+        c.set(c.get() + 1);
+    }
+    for c in &heap.counts[..=generation] {
+        c.set(0);
+    }
+
+    let work = List::new_uninit();
+    work.init();
+    for g in &heap.gens[..=generation] {
+        work.append(g);
+    }
+    let reachable = List::new_uninit();
+    reachable.init();
+    let unreachable = List::new_uninit();
+    unreachable.init();
+    let survivors = find_unreachable(&work, &reachable, &unreachable);
+
+    // Survivors age by one generation.
+    let older = (generation + 1).min(GENERATIONS - 1);
+    if generation == GENERATIONS - 2 {
+        let p = &heap.long_lived_pending;
+        p.set(p.get() + survivors);
+    } else if generation == GENERATIONS - 1 {
+        heap.long_lived_pending.set(0);
+        heap.long_lived_total.set(survivors);
+    }
+    heap.gens[older].append(&reachable);
+
+    let found = unreachable.len();
+    let orphans = handle_garbage(heap, &unreachable, older);
+
+    {
+        let mut stats = heap.stats.borrow_mut();
+        stats[generation].collections += 1;
+        stats[generation].collected += found;
+        stats[generation].uncollectable += orphans;
+    }
+    info.collected = found;
+    info.uncollectable = orphans;
+    crate::gc::run_callbacks(heap, Phase::Stop, &info);
+    heap.collecting.set(false);
+    heap.update_trigger();
+    if heap.drop_depth.get() == 0 {
+        lifecycle::drain_deferred(heap);
+    }
+    found
+}
+
+/// Weak clearing, finalization, resurrection check and teardown of the
+/// objects in `unreachable` (all flagged `COLLECTING`). Resurrected objects go
+/// to generation `older`. Returns the number of orphans (torn down, but still
+/// referenced by a handle a `Drop` impl kept).
+fn handle_garbage(heap: &Heap, unreachable: &List, older: usize) -> usize {
+    if unreachable.is_empty() {
+        return 0;
+    }
+    // (1) No weak reference may reach garbage from now on.
+    let mut finalizable = false;
+    for l in unreachable.iter() {
+        // SAFETY: live garbage objects.
+        let h = unsafe { header_of(l) };
+        // SAFETY: as above.
+        let hdr = unsafe { h.as_ref() };
+        if hdr.has(flags::HAS_WEAK) {
+            crate::weak::clear(heap, h);
+        }
+        finalizable |= hdr.vtable().has_finalizer && !hdr.has(flags::FINALIZED);
+    }
+    // (2) Finalizers, each once in the object's life, on intact objects.
+    if finalizable {
+        let done = List::new_uninit();
+        done.init();
+        while let Some(l) = unreachable.first() {
+            // SAFETY: live garbage object; moving it between our lists.
+            unsafe {
+                crate::list::unlink(l);
+                done.push_back(l);
+            }
+            // SAFETY: live garbage object.
+            let h = unsafe { header_of(l) };
+            // SAFETY: as above.
+            let hdr = unsafe { h.as_ref() };
+            if hdr.vtable().has_finalizer && !hdr.has(flags::FINALIZED) {
+                hdr.set(flags::FINALIZED);
+                // Hold a count so the finalizer cannot free its own object.
+                hdr.inc_strong();
+                // SAFETY: the value is intact.
+                unsafe { lifecycle::run_finalizer(h) };
+                // SAFETY: gives back the count taken above; if it was the
+                // last one the object is destroyed like any other.
+                drop(unsafe { crate::GcAny::from_header(h) });
+            }
+        }
+        unreachable.append(&done);
+        // (3) Finalizers may have resurrected some: analyse again.
+        let work = List::new_uninit();
+        work.init();
+        work.append(unreachable);
+        let resurrected = List::new_uninit();
+        resurrected.init();
+        find_unreachable(&work, &resurrected, unreachable);
+        heap.gens[older].append(&resurrected);
+    }
+    // (4) Tear down what is still garbage.
+    tear_down(heap, unreachable)
+}
+
+/// Drop every value of `garbage` while all its allocations stay valid, then
+/// free them. Returns the number of orphans.
+fn tear_down(heap: &Heap, garbage: &List) -> usize {
+    let mut objects: Vec<NonNull<Header>> = Vec::new();
+    while let Some(l) = garbage.first() {
+        // SAFETY: live garbage object; it leaves every list for good.
+        let h = unsafe {
+            crate::list::unlink(l);
+            header_of(l)
+        };
+        // SAFETY: as above.
+        let hdr = unsafe { h.as_ref() };
+        hdr.clear(flags::COLLECTING);
+        hdr.set(flags::DEAD);
+        // Weak references made by finalizers must not reach it either.
+        if hdr.has(flags::HAS_WEAK) {
+            crate::weak::clear(heap, h);
+        }
+        objects.push(h);
+    }
+    for &h in &objects {
+        // SAFETY: each value is dropped exactly once, while every allocation
+        // of the set is still valid; `DEAD` makes any access through a `Gc`
+        // panic instead of reading a dropped value.
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe {
+            (h.as_ref().vtable().drop_value)(h)
+        }));
+        if let Err(payload) = result {
+            // SAFETY: the allocation is still valid.
+            let name = (unsafe { h.as_ref() }.vtable().type_name)();
+            crate::report::panic_in("drop", name, &payload);
+        }
+    }
+    let mut orphans = 0;
+    for &h in &objects {
+        heap.note_untracked();
+        // SAFETY: values are dropped; the allocation is valid until freed.
+        let hdr = unsafe { h.as_ref() };
+        if hdr.strong.get() == 0 {
+            // SAFETY: no handle to it is left.
+            unsafe { lifecycle::free(heap, h) };
+        } else {
+            // A `Drop` impl kept a handle: free when that handle goes.
+            hdr.set(flags::ORPHAN);
+            orphans += 1;
+        }
+    }
+    orphans
+}
+
+/// An allocation passed the gen-0 threshold: collect the oldest generation
+/// whose count exceeds its threshold (gen 2 only under the long-lived rule).
+#[cold]
+#[inline(never)]
+pub(crate) fn collect_automatic(heap: &Heap) {
+    for g in (0..GENERATIONS).rev() {
+        if heap.counts[g].get() <= heap.thresholds[g].get() {
+            continue;
+        }
+        if g == GENERATIONS - 1 && heap.long_lived_pending.get() < heap.long_lived_total.get() / 4 {
+            continue;
+        }
+        collect(heap, g, Reason::Automatic);
+        return;
+    }
+}

@@ -1,0 +1,171 @@
+//! What happens when the last strong reference to an object goes: the object
+//! leaves the collector's view, its finalizer runs once, its value is dropped
+//! and its memory returned, all immediately — unless destruction is already
+//! nested [`MAX_DEPTH`] deep, in which case the object waits in the heap's
+//! deferred queue (CPython's "trashcan"), so dropping a 10-million-long chain
+//! never overflows the stack.
+//!
+//! Invariants:
+//! - An object whose count reached zero is first made unreachable for every
+//!   other path: unlinked from its generation, its weak cell cleared, removed
+//!   from the intern table. Nothing can hand out a new `Gc` to it afterwards,
+//!   so its finalizer cannot resurrect it.
+//! - Objects marked `DEAD` belong to the collector's teardown: reaching zero
+//!   does nothing, except for an `ORPHAN` (torn down while still referenced),
+//!   whose memory is freed then.
+
+use core::ptr::NonNull;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::header::{flags, links_of, Header};
+use crate::heap::{self, Heap};
+use crate::list;
+
+/// Destruction nesting depth after which objects are queued instead.
+const MAX_DEPTH: usize = 8;
+
+/// The strong count of `h` just reached zero.
+///
+/// # Safety
+/// `h` must point to the header of a live allocation whose strong count is 0.
+#[inline(never)]
+pub(crate) unsafe fn release(h: NonNull<Header>) {
+    // SAFETY: the allocation is still live (caller).
+    let hdr = unsafe { h.as_ref() };
+    let Some(heap) = heap::current() else {
+        // The thread's heap is gone: leak rather than run code against it.
+        return;
+    };
+    if hdr.has(flags::DEAD) {
+        if hdr.has(flags::ORPHAN) {
+            // SAFETY: an orphan's value was dropped by the collector and the
+            // last handle just went.
+            unsafe { free(heap, h) };
+        }
+        return;
+    }
+    // SAFETY: the object is alive and its count is zero.
+    unsafe { detach(heap, h) };
+    let depth = heap.drop_depth.get();
+    if depth >= MAX_DEPTH {
+        heap.deferred.borrow_mut().push(h);
+        return;
+    }
+    let nested = Nested::enter(heap);
+    // SAFETY: detached above; nobody else can reach it.
+    unsafe { destroy(heap, h) };
+    drop(nested);
+    if depth == 0 {
+        drain_deferred(heap);
+    }
+}
+
+/// One level of destruction nesting; restores the depth even on unwind.
+struct Nested<'a>(&'a Heap, usize);
+
+impl<'a> Nested<'a> {
+    fn enter(heap: &'a Heap) -> Nested<'a> {
+        let depth = heap.drop_depth.get();
+        heap.drop_depth.set(depth + 1);
+        Nested(heap, depth)
+    }
+}
+
+impl Drop for Nested<'_> {
+    fn drop(&mut self) {
+        self.0.drop_depth.set(self.1);
+    }
+}
+
+/// Take an object out of every heap structure that could hand it out again:
+/// its generation list, the weak table, the intern table.
+///
+/// # Safety
+/// `h` must be a live object that is not `DEAD`, not under analysis by the
+/// collector, and about to be destroyed or moved out.
+pub(crate) unsafe fn detach(heap: &Heap, h: NonNull<Header>) {
+    // SAFETY: live (caller).
+    let hdr = unsafe { h.as_ref() };
+    if hdr.vtable().tracked {
+        // SAFETY: tracked objects have links; outside the analysis phases
+        // they are real list pointers (or a self-loop).
+        unsafe { list::unlink(links_of(h)) };
+        heap.note_untracked();
+    }
+    if hdr.has(flags::HAS_WEAK) {
+        crate::weak::clear(heap, h);
+    }
+    if hdr.has(flags::INTERNED) {
+        crate::intern::forget(heap, h);
+    }
+}
+
+/// Finalize (once in a life), drop and free a detached object.
+///
+/// # Safety
+/// `h` must be a detached, live object that nothing else will touch.
+unsafe fn destroy(heap: &Heap, h: NonNull<Header>) {
+    // SAFETY: live (caller).
+    let hdr = unsafe { h.as_ref() };
+    let vt = hdr.vtable();
+    if vt.has_finalizer && !hdr.has(flags::FINALIZED) {
+        hdr.set(flags::FINALIZED);
+        // SAFETY: the value is intact.
+        unsafe { run_finalizer(h) };
+    }
+    // Free the memory even if dropping the value panics, as the value counts
+    // as dropped then (its remaining fields were dropped while unwinding).
+    struct FreeOnUnwind<'a>(&'a Heap, NonNull<Header>);
+    impl Drop for FreeOnUnwind<'_> {
+        fn drop(&mut self) {
+            // SAFETY: the value was dropped (partially, by unwinding) and
+            // nothing else refers to the object.
+            unsafe { free(self.0, self.1) }
+        }
+    }
+    let guard = FreeOnUnwind(heap, h);
+    // SAFETY: the value is intact and dropped exactly once.
+    unsafe { (vt.drop_value)(h) };
+    drop(guard);
+}
+
+/// Run the finalizer of `h`, reporting (not propagating) a panic.
+///
+/// # Safety
+/// `h` must be a live object whose value is intact.
+pub(crate) unsafe fn run_finalizer(h: NonNull<Header>) {
+    // SAFETY: forwarded from the caller.
+    let vt = unsafe { h.as_ref() }.vtable();
+    // SAFETY: as above; the finalizer gets a shared reference only.
+    let result = catch_unwind(AssertUnwindSafe(|| unsafe { (vt.finalize)(h) }));
+    if let Err(payload) = result {
+        crate::report::panic_in("finalizer", (vt.type_name)(), &payload);
+    }
+}
+
+/// Return the memory of an object whose value is gone.
+///
+/// # Safety
+/// The value of `h` must have been dropped or moved out, and no handle may
+/// use the allocation afterwards.
+pub(crate) unsafe fn free(heap: &Heap, h: NonNull<Header>) {
+    // SAFETY: the allocation is live until the `dealloc` below.
+    let layout = unsafe { (h.as_ref().vtable().layout)(h) };
+    // SAFETY: the header sits `header_offset` bytes into the allocation.
+    let base = unsafe { h.cast::<u8>().sub(layout.header_offset) };
+    // SAFETY: allocated by this heap with this layout (see `Gc::new`).
+    unsafe { heap.dealloc(base, layout.layout) };
+}
+
+/// Destroy every queued object (and whatever they queue in turn).
+pub(crate) fn drain_deferred(heap: &Heap) {
+    loop {
+        let Some(h) = heap.deferred.borrow_mut().pop() else {
+            return;
+        };
+        let nested = Nested::enter(heap);
+        // SAFETY: queued objects were detached by `release`.
+        unsafe { destroy(heap, h) };
+        drop(nested);
+    }
+}

@@ -1,0 +1,610 @@
+//! `Trace`, `Finalize` and the `Tracer` the collector passes to `trace`.
+//!
+//! Invariants a `Trace` impl upholds (the derive upholds all of them):
+//! - `trace` visits every `Gc` the value owns at most once per owning handle,
+//!   and never a `Gc` it does not own a count of (over-reporting an edge makes
+//!   the collector free a live object). Missing an edge is safe: the target
+//!   only looks externally referenced and survives (it may leak).
+//! - `trace` does not create, clone, drop or move `Gc`s, and does not mutate
+//!   the object graph; it may read through cells.
+//! - `needs_tracking` may return `false` only if no value of the type can own
+//!   a `Gc`; a wrong `false` only makes cycles through the type uncollectable.
+
+use core::cell::{Cell, RefCell};
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
+
+use crate::header::Header;
+
+/// Lists the [`Gc`](crate::Gc) edges a value owns, so the cycle collector can
+/// find reference cycles.
+///
+/// Derive it with `#[derive(Trace)]`; a derived impl traces every field (skip
+/// one with `#[gc(skip)]`, which must then hold no `Gc`) and makes the type
+/// untracked when no field can hold a `Gc`.
+///
+/// ```
+/// use gc_core::{Finalize, Gc, Trace};
+/// use std::cell::RefCell;
+///
+/// #[derive(Trace, Finalize)]
+/// struct Node {
+///     name: String,
+///     edges: RefCell<Vec<Gc<Node>>>,
+/// }
+///
+/// let a = Gc::new(Node { name: "a".into(), edges: RefCell::new(vec![]) });
+/// a.edges.borrow_mut().push(a.clone()); // a self-cycle
+/// drop(a);
+/// assert_eq!(gc_core::gc::collect(), 1);
+/// ```
+///
+/// # Safety
+///
+/// `trace` must call [`Trace::trace`] on every field that can own a `Gc`
+/// (visiting a `Gc` reports one edge), and must never report an edge the value
+/// does not own: an over-reported edge makes the collector free an object that
+/// is still referenced. It must not create, clone or drop `Gc`s or change the
+/// object graph while tracing. Missing an edge is always safe (the target then
+/// looks externally referenced and may leak). A `Gc` reached through an
+/// `Rc`/`Arc` must not be traced, because its count is shared with owners the
+/// collector cannot see.
+///
+/// A panic escaping `trace` during a collection aborts the process: the
+/// collector cannot restore its bookkeeping half way through.
+pub unsafe trait Trace: Finalize + 'static {
+    /// Visit every `Gc` this value owns by calling `trace` on each field.
+    ///
+    /// ```
+    /// use gc_core::{Finalize, Gc, Trace, Tracer};
+    ///
+    /// struct Pair(Gc<u32>, Gc<u32>);
+    /// impl Finalize for Pair {}
+    /// // SAFETY: both fields are traced, nothing else is.
+    /// unsafe impl Trace for Pair {
+    ///     fn trace(&self, tracer: &mut Tracer) {
+    ///         self.0.trace(tracer);
+    ///         self.1.trace(tracer);
+    ///     }
+    /// }
+    /// let p = Gc::new(Pair(Gc::new(1), Gc::new(2)));
+    /// assert!(gc_core::gc::is_tracked(&p));
+    /// ```
+    fn trace(&self, tracer: &mut Tracer);
+
+    /// Whether a value of this type may own a `Gc`. Types answering `false`
+    /// are *untracked*: never linked into a generation, never scanned, and as
+    /// cheap as `Rc`. The default is `true`.
+    ///
+    /// ```
+    /// use gc_core::{Gc, Trace};
+    /// assert!(!String::needs_tracking());
+    /// assert!(<Option<Gc<u8>>>::needs_tracking());
+    /// ```
+    fn needs_tracking() -> bool
+    where
+        Self: Sized,
+    {
+        true
+    }
+
+    /// Like [`needs_tracking`](Trace::needs_tracking) but answering `true` for
+    /// any type that owns values through a heap pointer (`Box`, `Vec`, maps…)
+    /// without looking inside. Containers that own elements through a pointer
+    /// ask their element type this question, which keeps the answer finite for
+    /// recursive types such as `struct Tree { kids: Vec<Tree> }`.
+    ///
+    /// ```
+    /// use gc_core::Trace;
+    /// assert!(!u32::needs_tracking_shallow());
+    /// assert!(<Vec<u32>>::needs_tracking_shallow());
+    /// assert!(!<Vec<u32>>::needs_tracking());
+    /// ```
+    fn needs_tracking_shallow() -> bool
+    where
+        Self: Sized,
+    {
+        true
+    }
+}
+
+/// The hook that runs once before an object is destroyed.
+///
+/// `finalize` runs exactly once in an object's life, on an intact object:
+/// when its strong count reaches zero, or when the cycle collector finds it
+/// unreachable (then all members of the garbage cycle are still valid and may
+/// be read). A finalizer may *resurrect* objects of a garbage cycle by storing a
+/// `Gc` to them somewhere reachable; those survive and are never finalized
+/// again. Types that derive `Trace` cannot implement `Drop`; this is their hook.
+///
+/// A panic in `finalize` is caught and reported on stderr.
+///
+/// ```
+/// use gc_core::{Finalize, Gc, Trace};
+/// use std::cell::Cell;
+///
+/// thread_local!(static FINALIZED: Cell<u32> = const { Cell::new(0) });
+///
+/// #[derive(Trace)]
+/// struct File { fd: i32 }
+/// impl Finalize for File {
+///     fn finalize(&self) {
+///         FINALIZED.with(|c| c.set(c.get() + 1));
+///     }
+/// }
+/// drop(Gc::new(File { fd: 3 }));
+/// assert_eq!(FINALIZED.with(Cell::get), 1);
+/// ```
+pub trait Finalize {
+    /// Called once before the value is dropped.
+    fn finalize(&self) {}
+
+    /// Whether `finalize` may do anything. `#[derive(Finalize)]` answers
+    /// `false`, which lets the collector skip the finalization pass; manual
+    /// impls keep the default `true`.
+    ///
+    /// ```
+    /// use gc_core::Finalize;
+    /// assert!(!<Vec<u8>>::has_finalizer());
+    /// ```
+    fn has_finalizer() -> bool
+    where
+        Self: Sized,
+    {
+        true
+    }
+}
+
+/// Receives the edges a [`Trace`] impl reports. Only the collector creates
+/// one; impls pass it on to their fields' `trace`.
+pub struct Tracer {
+    pub(crate) kind: TraceKind,
+}
+
+pub(crate) enum TraceKind {
+    /// Subtract one from the scratch count of every target in the collected set.
+    Subtract,
+    /// Mark the targets in the collected set reachable and push them on the
+    /// intrusive work stack.
+    Mark(crate::collector::MarkStack),
+    /// Record every target.
+    Collect(Vec<NonNull<Header>>),
+}
+
+impl Tracer {
+    pub(crate) fn new(kind: TraceKind) -> Tracer {
+        Tracer { kind }
+    }
+
+    /// Report one edge to the object with header `target`.
+    #[inline]
+    pub(crate) fn edge(&mut self, target: NonNull<Header>) {
+        match &mut self.kind {
+            TraceKind::Subtract => crate::collector::subtract_edge(target),
+            TraceKind::Mark(stack) => crate::collector::mark_edge(stack, target),
+            TraceKind::Collect(out) => out.push(target),
+        }
+    }
+}
+
+/// `Trace` for types that cannot own a `Gc`.
+macro_rules! leaf {
+    ($($t:ty),* $(,)?) => {$(
+        impl Finalize for $t {
+            #[inline]
+            fn has_finalizer() -> bool { false }
+        }
+        // SAFETY: the type owns no `Gc`.
+        unsafe impl Trace for $t {
+            #[inline]
+            fn trace(&self, _: &mut Tracer) {}
+            #[inline]
+            fn needs_tracking() -> bool { false }
+            #[inline]
+            fn needs_tracking_shallow() -> bool { false }
+        }
+    )*};
+}
+
+leaf!(
+    (),
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    String,
+    &'static str,
+    core::num::NonZeroU8,
+    core::num::NonZeroU16,
+    core::num::NonZeroU32,
+    core::num::NonZeroU64,
+    core::num::NonZeroU128,
+    core::num::NonZeroUsize,
+    core::num::NonZeroI8,
+    core::num::NonZeroI16,
+    core::num::NonZeroI32,
+    core::num::NonZeroI64,
+    core::num::NonZeroI128,
+    core::num::NonZeroIsize,
+    core::time::Duration,
+    std::time::Instant,
+    std::time::SystemTime,
+    std::path::PathBuf,
+    std::ffi::OsString,
+    core::any::TypeId,
+);
+
+impl Finalize for str {}
+// SAFETY: a string owns no `Gc`.
+unsafe impl Trace for str {
+    #[inline]
+    fn trace(&self, _: &mut Tracer) {}
+}
+
+impl<T: ?Sized> Finalize for PhantomData<T> {
+    #[inline]
+    fn has_finalizer() -> bool {
+        false
+    }
+}
+// SAFETY: `PhantomData` owns nothing.
+unsafe impl<T: ?Sized + 'static> Trace for PhantomData<T> {
+    #[inline]
+    fn trace(&self, _: &mut Tracer) {}
+    #[inline]
+    fn needs_tracking() -> bool {
+        false
+    }
+    #[inline]
+    fn needs_tracking_shallow() -> bool {
+        false
+    }
+}
+
+/// `Trace` for containers that hold their elements inline (no heap pointer):
+/// the element type is asked the same question, which stays finite because a
+/// type cannot contain itself by value.
+macro_rules! inline_container {
+    ($([$($g:ident),*] $t:ty => |$s:ident, $tr:ident| $body:expr, [$($e:ty),*];)*) => {$(
+        impl<$($g),*> Finalize for $t {
+            #[inline]
+            fn has_finalizer() -> bool { false }
+        }
+        // SAFETY: `$body` visits every element exactly once.
+        unsafe impl<$($g: Trace),*> Trace for $t {
+            #[inline]
+            fn trace(&self, tracer: &mut Tracer) {
+                let $s = self;
+                let $tr = tracer;
+                $body
+            }
+            #[inline]
+            fn needs_tracking() -> bool { false $(|| <$e>::needs_tracking())* }
+            #[inline]
+            fn needs_tracking_shallow() -> bool { false $(|| <$e>::needs_tracking_shallow())* }
+        }
+    )*};
+}
+
+inline_container! {
+    [T] Option<T> => |s, t| if let Some(v) = s { v.trace(t) }, [T];
+    [T, E] Result<T, E> => |s, t| match s { Ok(v) => v.trace(t), Err(e) => e.trace(t) }, [T, E];
+    [T] core::cmp::Reverse<T> => |s, t| s.0.trace(t), [T];
+    [T] core::num::Wrapping<T> => |s, t| s.0.trace(t), [T];
+}
+
+impl<T: Copy> Finalize for Cell<T> {
+    #[inline]
+    fn has_finalizer() -> bool {
+        false
+    }
+}
+// SAFETY: a `Copy` type cannot own a `Gc` (`Gc` is not `Copy`); the copy is
+// traced anyway in case a manual impl says otherwise.
+unsafe impl<T: Copy + Trace> Trace for Cell<T> {
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        self.get().trace(tracer)
+    }
+    #[inline]
+    fn needs_tracking() -> bool {
+        T::needs_tracking()
+    }
+    #[inline]
+    fn needs_tracking_shallow() -> bool {
+        T::needs_tracking_shallow()
+    }
+}
+
+impl<T: ?Sized> Finalize for RefCell<T> {
+    #[inline]
+    fn has_finalizer() -> bool {
+        false
+    }
+}
+/// A `RefCell` that is mutably borrowed while the collector traces it is
+/// skipped: its contents count as externally referenced and survive this
+/// collection (under-reporting is safe; the next collection sees them).
+// SAFETY: traces the contents when they can be read; skipping under-reports.
+unsafe impl<T: Trace> Trace for RefCell<T> {
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        if let Ok(v) = self.try_borrow() {
+            v.trace(tracer)
+        }
+    }
+    #[inline]
+    fn needs_tracking() -> bool {
+        T::needs_tracking()
+    }
+    #[inline]
+    fn needs_tracking_shallow() -> bool {
+        T::needs_tracking_shallow()
+    }
+}
+
+impl<T> Finalize for std::cell::OnceCell<T> {
+    #[inline]
+    fn has_finalizer() -> bool {
+        false
+    }
+}
+// SAFETY: visits the value once it is set.
+unsafe impl<T: Trace> Trace for std::cell::OnceCell<T> {
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        if let Some(v) = self.get() {
+            v.trace(tracer)
+        }
+    }
+    #[inline]
+    fn needs_tracking() -> bool {
+        T::needs_tracking()
+    }
+    #[inline]
+    fn needs_tracking_shallow() -> bool {
+        T::needs_tracking_shallow()
+    }
+}
+
+impl<T, const N: usize> Finalize for [T; N] {
+    #[inline]
+    fn has_finalizer() -> bool {
+        false
+    }
+}
+// SAFETY: visits every element once.
+unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        for v in self {
+            v.trace(tracer)
+        }
+    }
+    #[inline]
+    fn needs_tracking() -> bool {
+        N != 0 && T::needs_tracking()
+    }
+    #[inline]
+    fn needs_tracking_shallow() -> bool {
+        N != 0 && T::needs_tracking_shallow()
+    }
+}
+
+impl<T> Finalize for [T] {}
+// SAFETY: visits every element once.
+unsafe impl<T: Trace> Trace for [T] {
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        for v in self {
+            v.trace(tracer)
+        }
+    }
+}
+
+/// `Trace` for containers that own their elements through a heap pointer: the
+/// element type is asked the *shallow* question so recursive types terminate.
+macro_rules! heap_container {
+    ($([$($g:ident $(: $b:path)?),*] $t:ty => |$s:ident, $tr:ident| $body:expr, [$($e:ty),*];)*) => {$(
+        impl<$($g),*> Finalize for $t {
+            #[inline]
+            fn has_finalizer() -> bool { false }
+        }
+        // SAFETY: `$body` visits every element exactly once.
+        unsafe impl<$($g: Trace $(+ $b)?),*> Trace for $t {
+            #[inline]
+            fn trace(&self, tracer: &mut Tracer) {
+                let $s = self;
+                let $tr = tracer;
+                $body
+            }
+            #[inline]
+            fn needs_tracking() -> bool { false $(|| <$e>::needs_tracking_shallow())* }
+            #[inline]
+            fn needs_tracking_shallow() -> bool { true }
+        }
+    )*};
+}
+
+heap_container! {
+    [T] Vec<T> => |s, t| for v in s { v.trace(t) }, [T];
+    [T] VecDeque<T> => |s, t| for v in s { v.trace(t) }, [T];
+    [T] LinkedList<T> => |s, t| for v in s { v.trace(t) }, [T];
+    [T: Ord] BinaryHeap<T> => |s, t| for v in s.iter() { v.trace(t) }, [T];
+    [T: Ord] BTreeSet<T> => |s, t| for v in s { v.trace(t) }, [T];
+    [K: Ord, V] BTreeMap<K, V> => |s, t| for (k, v) in s { k.trace(t); v.trace(t) }, [K, V];
+}
+
+impl<T, S> Finalize for HashSet<T, S> {
+    #[inline]
+    fn has_finalizer() -> bool {
+        false
+    }
+}
+// SAFETY: visits every element once.
+unsafe impl<T: Trace, S: 'static> Trace for HashSet<T, S> {
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        for v in self {
+            v.trace(tracer)
+        }
+    }
+    #[inline]
+    fn needs_tracking() -> bool {
+        T::needs_tracking_shallow()
+    }
+}
+
+impl<K, V, S> Finalize for HashMap<K, V, S> {
+    #[inline]
+    fn has_finalizer() -> bool {
+        false
+    }
+}
+// SAFETY: visits every key and value once.
+unsafe impl<K: Trace, V: Trace, S: 'static> Trace for HashMap<K, V, S> {
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        for (k, v) in self {
+            k.trace(tracer);
+            v.trace(tracer);
+        }
+    }
+    #[inline]
+    fn needs_tracking() -> bool {
+        K::needs_tracking_shallow() || V::needs_tracking_shallow()
+    }
+}
+
+impl<T: ?Sized> Finalize for Box<T> {
+    #[inline]
+    fn has_finalizer() -> bool {
+        false
+    }
+}
+/// `Box<T>` forwards to `T`; `Box<dyn Trait>` works when `Trait: Trace`.
+/// Because `T` may be unsized, a box is conservatively tracked.
+// SAFETY: visits the boxed value.
+unsafe impl<T: ?Sized + Trace> Trace for Box<T> {
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        (**self).trace(tracer)
+    }
+}
+
+/// `Rc` and `Arc` are *not* traced through: the count of a `Gc` behind an
+/// `Rc` is shared with owners the collector cannot see, so reporting it as an
+/// edge of one owner could make the collector free an object another owner
+/// still reaches. A `Gc` inside an `Rc` is therefore an external reference:
+/// it keeps its target alive, and a cycle through it is never collected.
+macro_rules! opaque_shared {
+    ($($t:ident),*) => {$(
+        impl<T: ?Sized> Finalize for $t<T> {
+            #[inline]
+            fn has_finalizer() -> bool { false }
+        }
+        // SAFETY: reports nothing, which is always safe.
+        unsafe impl<T: ?Sized + 'static> Trace for $t<T> {
+            #[inline]
+            fn trace(&self, _: &mut Tracer) {}
+            #[inline]
+            fn needs_tracking() -> bool { false }
+            #[inline]
+            fn needs_tracking_shallow() -> bool { false }
+        }
+    )*};
+}
+use std::rc::Rc;
+use std::sync::Arc;
+opaque_shared!(Rc, Arc);
+
+macro_rules! tuple {
+    ($($name:ident)+) => {
+        impl<$($name),+> Finalize for ($($name,)+) {
+            #[inline]
+            fn has_finalizer() -> bool { false }
+        }
+        // SAFETY: visits every field once.
+        unsafe impl<$($name: Trace),+> Trace for ($($name,)+) {
+            #[inline]
+            #[allow(non_snake_case)]
+            fn trace(&self, tracer: &mut Tracer) {
+                let ($($name,)+) = self;
+                $($name.trace(tracer);)+
+            }
+            #[inline]
+            fn needs_tracking() -> bool { false $(|| $name::needs_tracking())+ }
+            #[inline]
+            fn needs_tracking_shallow() -> bool { false $(|| $name::needs_tracking_shallow())+ }
+        }
+    };
+}
+tuple!(A);
+tuple!(A B);
+tuple!(A B C);
+tuple!(A B C D);
+tuple!(A B C D E);
+tuple!(A B C D E F);
+tuple!(A B C D E F G);
+tuple!(A B C D E F G H);
+tuple!(A B C D E F G H I);
+tuple!(A B C D E F G H I J);
+tuple!(A B C D E F G H I J K);
+tuple!(A B C D E F G H I J K L);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Gc, Weak};
+
+    struct Tree {
+        _kids: Vec<Tree>,
+    }
+    impl Finalize for Tree {}
+    // SAFETY: the derive is not available inside the crate; this mirrors it.
+    unsafe impl Trace for Tree {
+        fn trace(&self, t: &mut Tracer) {
+            self._kids.trace(t)
+        }
+        fn needs_tracking() -> bool {
+            <Vec<Tree>>::needs_tracking()
+        }
+        fn needs_tracking_shallow() -> bool {
+            <Vec<Tree>>::needs_tracking_shallow()
+        }
+    }
+
+    #[test]
+    fn tracking_answers() {
+        assert!(!u8::needs_tracking());
+        assert!(!String::needs_tracking());
+        assert!(!<Option<(u8, String)>>::needs_tracking());
+        assert!(!<Vec<u32>>::needs_tracking());
+        // Two pointer levels deep is answered conservatively.
+        assert!(<HashMap<String, Vec<u8>>>::needs_tracking());
+        assert!(!<HashMap<String, u8>>::needs_tracking());
+        assert!(<Vec<Vec<u32>>>::needs_tracking());
+        assert!(<Gc<u8>>::needs_tracking());
+        assert!(!<Weak<u8>>::needs_tracking());
+        assert!(<Option<Gc<u8>>>::needs_tracking());
+        assert!(<Vec<Gc<u8>>>::needs_tracking());
+        assert!(!<[u8; 4]>::needs_tracking());
+        assert!(!<[Gc<u8>; 0]>::needs_tracking());
+        assert!(!<std::rc::Rc<Gc<u8>>>::needs_tracking());
+        // A recursive type terminates (conservatively tracked).
+        assert!(Tree::needs_tracking());
+    }
+}

@@ -1,0 +1,530 @@
+//! `#[derive(Trace)]` and `#[derive(Finalize)]` for `gc_core`.
+//!
+//! Use the derives through `gc_core`, which re-exports them; the generated
+//! code names everything through absolute `::gc_core::…` paths.
+//!
+//! ```ignore
+//! use gc_core::{Finalize, Gc, Trace};
+//! use std::cell::RefCell;
+//!
+//! #[derive(Trace, Finalize)]
+//! struct Node {
+//!     name: String,
+//!     edges: RefCell<Vec<Gc<Node>>>,
+//!     #[gc(skip)] // holds no `Gc`; need not implement `Trace`
+//!     cache: std::fs::File,
+//! }
+//! ```
+//!
+//! The only helper attribute is `#[gc(skip)]` on a field. `#[derive(Trace)]`
+//! validates every `#[gc(...)]` attribute on the type, its variants and its
+//! fields; `#[derive(Finalize)]` ignores them, so a bad attribute is reported
+//! once even when both derives are used.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{
+    parse_macro_input, parse_quote, Attribute, Data, DeriveInput, Error, Fields, Ident, Member,
+    Meta, Path, Token, Type,
+};
+
+/// Derives `gc_core::Trace`, tracing every field not marked `#[gc(skip)]`.
+///
+/// For `struct S<T> { a: A, #[gc(skip)] b: B }` this generates (roughly):
+///
+/// ```text
+/// const _: () = {
+///     unsafe impl<T: ::gc_core::Trace> ::gc_core::Trace for S<T> {
+///         fn trace(&self, __tracer: &mut ::gc_core::Tracer) {
+///             match self { S { a: __f0, .. } => { ::gc_core::Trace::trace(__f0, __tracer); } }
+///         }
+///         fn needs_tracking() -> bool { <A as ::gc_core::Trace>::needs_tracking() }
+///         fn needs_tracking_shallow() -> bool { <A as ::gc_core::Trace>::needs_tracking_shallow() }
+///     }
+///     impl<T> ::gc_core::__private::TraceTypesMustNotImplementDrop_UseFinalizeInstead for S<T> {}
+/// };
+/// ```
+///
+/// - Every type parameter gets a `::gc_core::Trace` bound (even one used only
+///   in skipped fields); lifetime and const parameters and the `where` clause
+///   are kept as written.
+/// - `needs_tracking` / `needs_tracking_shallow` are the OR of the same
+///   question over the traced field types (of all variants for an enum), and
+///   `false` when nothing is traced.
+/// - Enums trace the fields of the active variant; `enum E {}` is supported.
+/// - The second impl conflicts with a `Drop` impl of the type: derived `Trace`
+///   types use `Finalize` instead of `Drop`.
+/// - Unions and `#[repr(packed)]` types are rejected: implement `Trace` by hand.
+///
+/// A skipped field must not own a `Gc` (it would never be traced, so a cycle
+/// through it leaks). `#[gc(...)]` on the type or a variant, and any option
+/// other than `skip`, is an error.
+#[proc_macro_derive(Trace, attributes(gc))]
+pub fn derive_trace(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand_trace(input)
+        .unwrap_or_else(Error::into_compile_error)
+        .into()
+}
+
+/// Derives `gc_core::Finalize` with an empty finalizer.
+///
+/// For `struct S<T> { .. }` this generates:
+///
+/// ```text
+/// impl<T> ::gc_core::Finalize for S<T> {
+///     #[inline]
+///     fn has_finalizer() -> bool { false }
+/// }
+/// ```
+///
+/// No bounds are added, and structs, enums and unions are all accepted (the
+/// impl does not look at the data). `has_finalizer` answering `false` lets the
+/// collector skip the finalization pass; to run code before the value is
+/// dropped, implement `Finalize` by hand instead. `#[gc(...)]` attributes are
+/// validated by `#[derive(Trace)]` only and ignored here.
+#[proc_macro_derive(Finalize, attributes(gc))]
+pub fn derive_finalize(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand_finalize(input)
+        .unwrap_or_else(Error::into_compile_error)
+        .into()
+}
+
+/// One traced field: how to reach it in a pattern, and its type.
+struct TracedField<'a> {
+    member: Member,
+    ty: &'a Type,
+}
+
+/// One `match` arm of `trace`: the pattern path and the traced fields.
+struct Arm<'a> {
+    path: TokenStream2,
+    fields: Vec<TracedField<'a>>,
+}
+
+fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
+    let mut errors = Vec::new();
+    let name = &input.ident;
+    reject_gc_attrs(&input.attrs, &mut errors);
+    check_not_packed(&input.attrs, &mut errors);
+
+    let arms = match &input.data {
+        Data::Struct(data) => vec![Arm {
+            path: quote!(#name),
+            fields: traced_fields(&data.fields, &mut errors),
+        }],
+        Data::Enum(data) => data
+            .variants
+            .iter()
+            .map(|variant| {
+                reject_gc_attrs(&variant.attrs, &mut errors);
+                let ident = &variant.ident;
+                Arm {
+                    path: quote!(#name::#ident),
+                    fields: traced_fields(&variant.fields, &mut errors),
+                }
+            })
+            .collect(),
+        Data::Union(data) => {
+            return Err(Error::new(
+                data.union_token.span,
+                "`#[derive(Trace)]` does not support unions: the collector cannot know which \
+                 field is active; implement `Trace` by hand",
+            ))
+        }
+    };
+    if let Some(error) = errors.into_iter().reduce(|mut all, e| {
+        all.combine(e);
+        all
+    }) {
+        return Err(error);
+    }
+
+    // Bindings are call-site idents interpolated into the type-spanned calls,
+    // so hygiene cannot separate their uses from their definitions. The calls
+    // name the field type, which puts a missing `Trace` impl error on it.
+    let tracer = Ident::new("__tracer", Span::call_site());
+    let any_traced = arms.iter().any(|arm| !arm.fields.is_empty());
+    let trace_body = if arms.is_empty() {
+        quote!(match *self {})
+    } else if !any_traced {
+        quote!()
+    } else {
+        let arms = arms.iter().map(|arm| {
+            let path = &arm.path;
+            let bindings: Vec<Ident> = (0..arm.fields.len())
+                .map(|i| format_ident!("__f{}", i))
+                .collect();
+            let members = arm.fields.iter().map(|f| &f.member);
+            let calls = arm.fields.iter().zip(&bindings).map(|(f, binding)| {
+                let ty = f.ty;
+                quote_spanned!(ty.span()=> <#ty as ::gc_core::Trace>::trace(#binding, #tracer);)
+            });
+            quote!(#path { #(#members: #bindings,)* .. } => { #(#calls)* })
+        });
+        quote!(match self { #(#arms)* })
+    };
+    let tracer_param = if any_traced {
+        tracer.to_token_stream()
+    } else {
+        quote!(_)
+    };
+
+    // Each distinct field type is asked once.
+    let mut seen = std::collections::HashSet::new();
+    let types: Vec<&Type> = arms
+        .iter()
+        .flat_map(|arm| &arm.fields)
+        .map(|field| field.ty)
+        .filter(|ty| seen.insert(ty.to_token_stream().to_string()))
+        .collect();
+    let needs_tracking = or_over(&types, quote!(needs_tracking));
+    let needs_tracking_shallow = or_over(&types, quote!(needs_tracking_shallow));
+
+    let mut bounded = input.generics.clone();
+    for param in bounded.type_params_mut() {
+        param.bounds.push(parse_quote!(::gc_core::Trace));
+    }
+    let (impl_generics, ty_generics, where_clause) = bounded.split_for_impl();
+    let (plain_impl_generics, _, plain_where_clause) = input.generics.split_for_impl();
+
+    Ok(quote! {
+        const _: () = {
+            #[automatically_derived]
+            unsafe impl #impl_generics ::gc_core::Trace for #name #ty_generics #where_clause {
+                #[inline]
+                fn trace(&self, #tracer_param: &mut ::gc_core::Tracer) {
+                    #trace_body
+                }
+                #[inline]
+                fn needs_tracking() -> bool {
+                    #needs_tracking
+                }
+                #[inline]
+                fn needs_tracking_shallow() -> bool {
+                    #needs_tracking_shallow
+                }
+            }
+            #[automatically_derived]
+            impl #plain_impl_generics
+                ::gc_core::__private::TraceTypesMustNotImplementDrop_UseFinalizeInstead
+                for #name #ty_generics #plain_where_clause {}
+        };
+    })
+}
+
+fn expand_finalize(input: DeriveInput) -> syn::Result<TokenStream2> {
+    let name = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    Ok(quote! {
+        #[automatically_derived]
+        impl #impl_generics ::gc_core::Finalize for #name #ty_generics #where_clause {
+            #[inline]
+            fn has_finalizer() -> bool {
+                false
+            }
+        }
+    })
+}
+
+/// `<A as Trace>::question() || <B as Trace>::question() || …`, or `false`.
+fn or_over(types: &[&Type], question: TokenStream2) -> TokenStream2 {
+    if types.is_empty() {
+        return quote!(false);
+    }
+    let calls = types
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> <#ty as ::gc_core::Trace>::#question()));
+    quote!(#(#calls)||*)
+}
+
+fn gc_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
+    attrs.iter().filter(|attr| attr.path().is_ident("gc"))
+}
+
+/// `#[gc(...)]` on the type or a variant.
+fn reject_gc_attrs(attrs: &[Attribute], errors: &mut Vec<Error>) {
+    for attr in gc_attrs(attrs) {
+        errors.push(Error::new_spanned(
+            attr,
+            "`#[gc(...)]` options go on fields",
+        ));
+    }
+}
+
+/// Taking references to the fields of a packed type is not allowed.
+fn check_not_packed(attrs: &[Attribute], errors: &mut Vec<Error>) {
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident("repr")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("packed") {
+                errors.push(Error::new_spanned(
+                    &meta.path,
+                    "`#[derive(Trace)]` does not support `#[repr(packed)]` types: their fields \
+                     cannot be borrowed; implement `Trace` by hand",
+                ));
+            }
+            if meta.input.peek(syn::token::Paren) {
+                let _content;
+                syn::parenthesized!(_content in meta.input);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The fields of a struct or variant that are not `#[gc(skip)]`.
+fn traced_fields<'a>(fields: &'a Fields, errors: &mut Vec<Error>) -> Vec<TracedField<'a>> {
+    fields
+        .members()
+        .zip(fields)
+        .filter(|(_, field)| !is_skipped(&field.attrs, errors))
+        .map(|(member, field)| TracedField {
+            member,
+            ty: &field.ty,
+        })
+        .collect()
+}
+
+/// Parses a field's `#[gc(...)]` attributes; `true` if it has `#[gc(skip)]`.
+fn is_skipped(attrs: &[Attribute], errors: &mut Vec<Error>) -> bool {
+    let mut skip = false;
+    for attr in gc_attrs(attrs) {
+        let Meta::List(list) = &attr.meta else {
+            errors.push(Error::new_spanned(attr, "expected `#[gc(skip)]`"));
+            continue;
+        };
+        let options = match list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated) {
+            Ok(options) => options,
+            Err(error) => {
+                errors.push(error);
+                continue;
+            }
+        };
+        if options.is_empty() {
+            errors.push(Error::new_spanned(attr, "expected `#[gc(skip)]`"));
+        }
+        for option in options {
+            match option {
+                Meta::Path(path) if path.is_ident("skip") => {
+                    if skip {
+                        errors.push(Error::new_spanned(path, "duplicate `gc` option `skip`"));
+                    }
+                    skip = true;
+                }
+                Meta::List(_) | Meta::NameValue(_) if option.path().is_ident("skip") => {
+                    errors.push(Error::new_spanned(
+                        option,
+                        "`gc` option `skip` takes no value; write `#[gc(skip)]`",
+                    ));
+                }
+                _ => {
+                    let path = option.path();
+                    errors.push(Error::new_spanned(
+                        path,
+                        format!(
+                            "unknown `gc` option `{}`; expected `skip`",
+                            path_to_string(path)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    skip
+}
+
+fn path_to_string(path: &Path) -> String {
+    let segments: Vec<String> = path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect();
+    let prefix = if path.leading_colon.is_some() {
+        "::"
+    } else {
+        ""
+    };
+    format!("{prefix}{}", segments.join("::"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trace(input: DeriveInput) -> String {
+        let tokens = expand_trace(input).expect("expansion failed");
+        syn::parse2::<syn::File>(tokens.clone()).expect("output does not parse as items");
+        tokens.to_string()
+    }
+
+    fn trace_error(input: DeriveInput) -> String {
+        match expand_trace(input) {
+            Ok(tokens) => panic!("expected an error, got {tokens}"),
+            Err(error) => error.into_compile_error().to_string(),
+        }
+    }
+
+    #[test]
+    fn named_struct_with_skip() {
+        let out = trace(parse_quote! {
+            struct S { a: Alpha, #[gc(skip)] b: Beta, c: Gamma }
+        });
+        assert!(out.contains("S { a : __f0 , c : __f1 , .. }"), "{out}");
+        assert!(out.contains("Alpha as :: gc_core :: Trace"), "{out}");
+        assert!(!out.contains("Beta"), "{out}");
+        assert!(out.contains("TraceTypesMustNotImplementDrop_UseFinalizeInstead"));
+    }
+
+    #[test]
+    fn tuple_and_unit_structs() {
+        let out = trace(parse_quote!(
+            struct T(#[gc(skip)] Beta, Alpha);
+        ));
+        assert!(out.contains("T { 1 : __f0 , .. }"), "{out}");
+        assert!(!out.contains("Beta"), "{out}");
+
+        let out = trace(parse_quote!(
+            struct U;
+        ));
+        assert!(out.contains("fn trace (& self , _ : & mut :: gc_core :: Tracer) { }"));
+        assert!(
+            out.contains("fn needs_tracking () -> bool { false }"),
+            "{out}"
+        );
+        assert!(out.contains("fn needs_tracking_shallow () -> bool { false }"));
+    }
+
+    #[test]
+    fn all_fields_skipped() {
+        let out = trace(parse_quote!(
+            struct S {
+                #[gc(skip)]
+                a: Alpha,
+            }
+        ));
+        assert!(!out.contains("Alpha"), "{out}");
+        assert!(
+            out.contains("fn needs_tracking () -> bool { false }"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn generics_get_trace_bounds() {
+        let out = trace(parse_quote! {
+            struct S<'a, T, U: Clone, const N: usize> where T: Default {
+                a: &'a T, #[gc(skip)] u: [U; N]
+            }
+        });
+        assert!(
+            out.contains(
+                "unsafe impl < 'a , T : :: gc_core :: Trace , U : Clone + :: gc_core :: Trace , \
+                 const N : usize > :: gc_core :: Trace for S < 'a , T , U , N > where T : Default"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "impl < 'a , T , U : Clone , const N : usize > :: gc_core :: __private :: \
+                 TraceTypesMustNotImplementDrop_UseFinalizeInstead for S < 'a , T , U , N > \
+                 where T : Default { }"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn enums() {
+        let out = trace(parse_quote! {
+            enum E { A, B(Alpha, #[gc(skip)] Beta), C { x: Alpha, y: Gamma } }
+        });
+        assert!(out.contains("E :: A { .. } => { }"), "{out}");
+        assert!(out.contains("E :: B { 0 : __f0 , .. }"), "{out}");
+        assert!(out.contains("E :: C { x : __f0 , y : __f1 , .. }"), "{out}");
+        assert!(!out.contains("Beta"), "{out}");
+        // Each type is asked once.
+        assert_eq!(
+            out.matches("< Alpha as :: gc_core :: Trace > :: needs_tracking ()")
+                .count(),
+            1
+        );
+
+        let out = trace(parse_quote!(
+            enum Empty {}
+        ));
+        assert!(out.contains("match * self { }"), "{out}");
+        assert!(
+            out.contains("fn needs_tracking () -> bool { false }"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn unions_are_rejected() {
+        let err = trace_error(parse_quote!(union U { a: u32, b: f32 }));
+        assert!(err.contains("does not support unions"), "{err}");
+    }
+
+    #[test]
+    fn packed_is_rejected() {
+        let err = trace_error(parse_quote!(
+            #[repr(C, packed(2))]
+            struct P {
+                a: u32,
+            }
+        ));
+        assert!(err.contains("does not support `#[repr(packed)]`"), "{err}");
+    }
+
+    #[test]
+    fn bad_attributes_are_all_reported() {
+        let err = trace_error(parse_quote! {
+            #[gc(skip)]
+            struct S {
+                #[gc(skp)] a: u8,
+                #[gc(skip = 1)] b: u8,
+                #[gc] c: u8,
+                #[gc(skip, skip)] d: u8,
+            }
+        });
+        assert!(err.contains("`#[gc(...)]` options go on fields"), "{err}");
+        assert!(
+            err.contains("unknown `gc` option `skp`; expected `skip`"),
+            "{err}"
+        );
+        assert!(err.contains("`skip` takes no value"), "{err}");
+        assert!(err.contains("expected `#[gc(skip)]`"), "{err}");
+        assert!(err.contains("duplicate `gc` option `skip`"), "{err}");
+
+        let err = trace_error(parse_quote!(
+            enum E {
+                #[gc(skip)]
+                A,
+            }
+        ));
+        assert!(err.contains("`#[gc(...)]` options go on fields"), "{err}");
+    }
+
+    #[test]
+    fn finalize() {
+        let tokens = expand_finalize(parse_quote! {
+            struct S<T: Clone> where T: Default { #[gc(bogus)] a: T }
+        })
+        .unwrap();
+        syn::parse2::<syn::File>(tokens.clone()).unwrap();
+        let out = tokens.to_string();
+        assert!(
+            out.contains("impl < T : Clone > :: gc_core :: Finalize for S < T > where T : Default"),
+            "{out}"
+        );
+        assert!(
+            out.contains("fn has_finalizer () -> bool { false }"),
+            "{out}"
+        );
+        assert!(expand_finalize(parse_quote!(union U { a: u32 })).is_ok());
+    }
+}
