@@ -69,10 +69,12 @@ impl List {
         let head = self.head_ptr();
         let last = self.head.prev.get();
         // SAFETY: `node` is valid (caller) and `last` is a node of this list.
+        // The links are written whole: they may be uninitialised memory.
         unsafe {
-            let n = node.as_ref();
-            n.prev.set(last);
-            n.next.set(head);
+            node.as_ptr().write(Links {
+                next: Cell::new(head),
+                prev: Cell::new(last),
+            });
             (*last).next.set(node.as_ptr());
         }
         self.head.prev.set(node.as_ptr());
@@ -135,13 +137,16 @@ pub(crate) unsafe fn unlink(node: NonNull<Links>) {
 /// Make `node` a self-loop (in no list).
 ///
 /// # Safety
-/// `node` must point to valid links.
+/// `node` must point to writable (possibly uninitialised) links memory.
 #[inline]
 pub(crate) unsafe fn init_unlinked(node: NonNull<Links>) {
     // SAFETY: forwarded from the caller.
-    let n = unsafe { node.as_ref() };
-    n.next.set(node.as_ptr());
-    n.prev.set(node.as_ptr());
+    unsafe {
+        node.as_ptr().write(Links {
+            next: Cell::new(node.as_ptr()),
+            prev: Cell::new(node.as_ptr()),
+        })
+    }
 }
 
 pub(crate) struct Iter<'a> {

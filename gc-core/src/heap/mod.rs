@@ -92,13 +92,18 @@ fn create() -> Option<&'static Heap> {
     // Registering the owner's destructor fails once thread-local destruction
     // has started; then this thread gets no heap.
     OWNER.try_with(|_| ()).ok()?;
-    let heap: &'static Heap = Box::leak(Box::new(Heap::new()));
+    // Keep the raw pointer (not one derived from a reference) so that
+    // `shutdown` may turn it back into the box.
+    let raw = Box::into_raw(Box::new(Heap::new()));
+    // SAFETY: just allocated; it is freed only by `shutdown`, after `HEAP`
+    // stops handing it out.
+    let heap: &'static Heap = unsafe { &*raw };
     for g in &heap.gens {
         g.init();
     }
     heap.permanent.init();
     heap.update_trigger();
-    HEAP.with(|h| h.set(heap));
+    HEAP.with(|h| h.set(raw));
     Some(heap)
 }
 
@@ -127,7 +132,7 @@ fn shutdown() {
     HEAP.with(|h| h.set(dead()));
     if heap.live_objects.get() == 0 {
         // SAFETY: no object refers to the heap's lists any more, and `HEAP` no
-        // longer hands it out; it was created by `Box::leak` in `create`.
+        // longer hands it out; it was created by `Box::into_raw` in `create`.
         drop(unsafe { Box::from_raw(p.cast_mut()) });
     }
 }

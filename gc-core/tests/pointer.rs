@@ -1,0 +1,259 @@
+//! Counting, weak references and the `Rc`-like surface of `Gc`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use gc_core::{gc, Finalize, Gc, GcAny, Trace, Weak};
+
+/// Counts finalize and drop calls of a value.
+#[derive(Clone, Default)]
+struct Probe {
+    finalized: Rc<Cell<usize>>,
+    dropped: Rc<Cell<usize>>,
+}
+
+/// A leaf whose drop and finalize are observable.
+struct Tracked {
+    probe: Probe,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.probe.dropped.set(self.probe.dropped.get() + 1);
+    }
+}
+
+impl Finalize for Tracked {
+    fn finalize(&self) {
+        self.probe.finalized.set(self.probe.finalized.get() + 1);
+    }
+}
+
+// SAFETY: owns no `Gc`.
+unsafe impl Trace for Tracked {
+    fn trace(&self, _: &mut gc_core::Tracer) {}
+    fn needs_tracking() -> bool {
+        false
+    }
+}
+
+#[derive(Trace)]
+struct Node {
+    probe: Tracked,
+    next: RefCell<Option<Gc<Node>>>,
+}
+
+impl Finalize for Node {}
+
+fn node(p: &Probe) -> Gc<Node> {
+    Gc::new(Node {
+        probe: Tracked { probe: p.clone() },
+        next: RefCell::new(None),
+    })
+}
+
+#[test]
+fn count_zero_finalizes_drops_and_frees() {
+    let p = Probe::default();
+    let a = Gc::new(Tracked { probe: p.clone() });
+    let b = a.clone();
+    assert_eq!(Gc::strong_count(&a), 2);
+    let w = Gc::downgrade(&a);
+    drop(a);
+    assert_eq!(p.dropped.get(), 0);
+    assert!(w.upgrade().is_some());
+    drop(b);
+    assert_eq!(p.finalized.get(), 1);
+    assert_eq!(p.dropped.get(), 1);
+    assert!(w.upgrade().is_none());
+    assert_eq!(w.strong_count(), 0);
+    assert_eq!(w.weak_count(), 0);
+}
+
+#[test]
+fn weak_counts_follow_rc() {
+    let a = Gc::new(5_u32);
+    assert_eq!(Gc::weak_count(&a), 0);
+    let w1 = Gc::downgrade(&a);
+    let w2 = w1.clone();
+    let w3 = Gc::downgrade(&a);
+    assert_eq!(Gc::weak_count(&a), 3);
+    assert!(Weak::ptr_eq(&w1, &w3));
+    drop((w1, w2));
+    assert_eq!(Gc::weak_count(&a), 1);
+    assert_eq!(w3.strong_count(), 1);
+    drop(w3);
+    assert_eq!(Gc::weak_count(&a), 0);
+    // A weak made after all others died works again.
+    let w4 = Gc::downgrade(&a);
+    assert_eq!(*w4.upgrade().unwrap(), 5);
+    let empty: Weak<u32> = Weak::new();
+    assert!(empty.upgrade().is_none());
+    assert_eq!(empty.weak_count(), 0);
+}
+
+#[test]
+fn get_mut_and_try_unwrap_follow_rc() {
+    let mut a = Gc::new(String::from("x"));
+    Gc::get_mut(&mut a).unwrap().push('y');
+    assert_eq!(*a, "xy");
+    let b = a.clone();
+    assert!(Gc::get_mut(&mut a).is_none());
+    drop(b);
+    let w = Gc::downgrade(&a);
+    assert!(Gc::get_mut(&mut a).is_none(), "a weak blocks get_mut");
+    // try_unwrap ignores weaks, which stop upgrading.
+    assert_eq!(Gc::try_unwrap(a).unwrap(), "xy");
+    assert!(w.upgrade().is_none());
+
+    let c = Gc::new(1);
+    let c2 = c.clone();
+    let c = Gc::try_unwrap(c).unwrap_err();
+    assert!(Gc::ptr_eq(&c, &c2));
+}
+
+#[test]
+fn try_unwrap_does_not_finalize_and_untracks() {
+    let p = Probe::default();
+    let n = node(&p);
+    assert!(gc::is_tracked(&n));
+    let count = gc::count().0;
+    let value = Gc::try_unwrap(n).ok().unwrap();
+    assert_eq!(gc::count().0, count - 1);
+    assert_eq!(p.finalized.get(), 0);
+    drop(value);
+    assert_eq!(p.dropped.get(), 1);
+    assert_eq!(p.finalized.get(), 0);
+}
+
+#[test]
+fn forwarding_traits() {
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::{Hash, Hasher};
+    let a = Gc::new(3);
+    let b = Gc::new(4);
+    assert!(a < b);
+    assert_eq!(a, Gc::new(3));
+    assert_eq!(a.cmp(&b), std::cmp::Ordering::Less);
+    assert_eq!(format!("{a:?} {b}"), "3 4");
+    assert!(format!("{a:p}").starts_with("0x"));
+    let h = |x: &dyn Fn(&mut DefaultHasher)| {
+        let mut s = DefaultHasher::new();
+        x(&mut s);
+        s.finish()
+    };
+    assert_eq!(h(&|s| a.hash(s)), h(&|s| 3.hash(s)));
+    let d: Gc<Vec<u8>> = Gc::default();
+    assert!(d.is_empty());
+    let f: Gc<u8> = 9.into();
+    assert_eq!(*std::borrow::Borrow::<u8>::borrow(&f), 9);
+    assert_eq!(*AsRef::<u8>::as_ref(&f), 9);
+    let mut m = HashMap::new();
+    m.insert(Gc::<str>::from("k"), 1);
+    assert_eq!(m.get("k"), Some(&1));
+}
+
+#[test]
+fn unsized_values() {
+    let s: Gc<str> = Gc::from("hello");
+    assert_eq!(&*s, "hello");
+    let t = s.clone();
+    assert_eq!(Gc::strong_count(&s), 2);
+    drop(t);
+    let w = Gc::downgrade(&s);
+    assert_eq!(&*w.upgrade().unwrap(), "hello");
+    drop(s);
+    assert!(w.upgrade().is_none());
+
+    let v: Gc<[u64]> = Gc::from(vec![1, 2, 3]);
+    assert_eq!(v.iter().sum::<u64>(), 6);
+    let e: Gc<[String]> = Gc::from(Vec::<String>::new());
+    assert!(e.is_empty());
+
+    // A slice of tracked elements is tracked and takes part in cycles.
+    let p = Probe::default();
+    let n = node(&p);
+    let slice: Gc<[Gc<Node>]> = Gc::from(vec![n.clone(), n.clone()]);
+    assert!(gc::is_tracked(&slice));
+    let any = Gc::into_any(slice.clone());
+    let back = any.downcast::<[Gc<Node>]>().unwrap();
+    assert_eq!(back.len(), 2);
+    drop((back, slice, n));
+    assert_eq!(p.dropped.get(), 1);
+}
+
+#[test]
+fn untracked_leaves() {
+    #[derive(Trace, Finalize)]
+    struct Leaf {
+        a: u64,
+        s: String,
+        v: Vec<u8>,
+        o: Option<(i32, char)>,
+    }
+    let l = Gc::new(Leaf {
+        a: 1,
+        s: "s".into(),
+        v: vec![1],
+        o: None,
+    });
+    assert!(!gc::is_tracked(&l));
+    assert_eq!(l.a + l.v[0] as u64, 2);
+    assert_eq!(l.s.len(), 1);
+    assert!(l.o.is_none());
+    let before = gc::count().0;
+    let _more: Vec<_> = (0..10).map(|i| Gc::new(i)).collect();
+    assert_eq!(
+        gc::count().0,
+        before,
+        "untracked allocations are not counted"
+    );
+    let t = Gc::new(RefCell::new(Vec::<Gc<u8>>::new()));
+    assert!(gc::is_tracked(&t));
+    assert_eq!(gc::count().0, before + 1);
+}
+
+#[test]
+fn gc_any_downcast_and_identity() {
+    let g = Gc::new(7_u16);
+    let a = Gc::into_any(g.clone());
+    assert_eq!(a.type_name(), "u16");
+    assert!(a.is::<u16>());
+    assert_eq!(a.downcast_ref::<u16>(), Some(&7));
+    assert_eq!(a.downcast_ref::<u32>(), None);
+    assert_eq!(a.strong_count(), 2);
+    let a2 = a.clone();
+    assert_eq!(a, a2);
+    assert!(format!("{a:?}").starts_with("GcAny(u16 @ 0x"));
+    let a = a.downcast::<i8>().unwrap_err();
+    let back = a.downcast::<u16>().unwrap();
+    assert!(Gc::ptr_eq(&back, &g));
+    let s: GcAny = Gc::into_any(Gc::<str>::from("str"));
+    assert_eq!(s.downcast::<str>().unwrap().len(), 3);
+}
+
+#[test]
+fn interning_shares_and_forgets() {
+    let before = gc_core::interned_count();
+    let a = gc_core::intern("interning_shares_and_forgets");
+    let b = gc_core::intern("interning_shares_and_forgets");
+    assert!(Gc::ptr_eq(&a, &b));
+    assert_eq!(gc_core::interned_count(), before + 1);
+    drop(a);
+    assert_eq!(gc_core::interned_count(), before + 1);
+    drop(b);
+    assert_eq!(gc_core::interned_count(), before);
+    let c = gc_core::intern("interning_shares_and_forgets");
+    assert_eq!(&*c, "interning_shares_and_forgets");
+}
+
+#[test]
+fn strong_count_is_not_limited() {
+    let n = if cfg!(miri) { 20_000 } else { 100_000 };
+    let a = Gc::new(0_u8);
+    let clones: Vec<_> = (0..n).map(|_| a.clone()).collect();
+    assert_eq!(Gc::strong_count(&a), n + 1);
+    drop(clones);
+    assert_eq!(Gc::strong_count(&a), 1);
+}
