@@ -203,7 +203,7 @@ fn untracked_leaves() {
     assert_eq!(l.s.len(), 1);
     assert!(l.o.is_none());
     let before = gc::count().0;
-    let _more: Vec<_> = (0..10).map(|i| Gc::new(i)).collect();
+    let _more: Vec<_> = (0..10).map(Gc::new).collect();
     assert_eq!(
         gc::count().0,
         before,
