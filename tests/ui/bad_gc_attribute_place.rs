@@ -1,0 +1,16 @@
+// Pins: `#[gc(...)]` on the type itself is an error.
+//
+// `#[gc(skip)]` applies to fields only; on the struct it would be a silent
+// no-op the author might believe skips the whole type.
+
+use gc_core::{Finalize, Trace};
+
+#[derive(Trace, Finalize)]
+#[gc(skip)]
+struct S {
+    handle: u32,
+}
+
+fn main() {
+    let _s = S { handle: 0 };
+}
