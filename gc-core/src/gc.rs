@@ -27,6 +27,7 @@ use core::ptr::NonNull;
 use crate::collector::{self, Reason};
 use crate::header::{flags, header_of, Header};
 use crate::heap::{self, Heap, GENERATIONS};
+pub use crate::heap::{HeapStats, SizeClassStats};
 use crate::trace::{TraceKind, Tracer};
 use crate::{Gc, GcAny};
 
@@ -472,6 +473,21 @@ pub fn referrers(to: &GcAny) -> Vec<GcAny> {
         }
         out
     })
+}
+
+/// A snapshot of the calling thread's heap memory: arenas, pools and
+/// blocks per size class, large objects (see [`HeapStats`]).
+///
+/// ```
+/// use gc_core::{gc, Gc};
+/// let keep = Gc::new(1_u64);
+/// let stats = gc::heap_stats();
+/// assert!(stats.arenas_live >= 1);
+/// assert!(stats.classes.iter().any(|c| c.used_blocks > 0));
+/// # drop(keep);
+/// ```
+pub fn heap_stats() -> HeapStats {
+    with_heap(HeapStats::default(), HeapStats::of)
 }
 
 /// Write a line of collector diagnostics.

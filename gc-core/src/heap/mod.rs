@@ -21,6 +21,11 @@ use crate::header::{Header, Links};
 use crate::list::List;
 use crate::weak::WeakCell;
 
+pub(crate) mod pool;
+mod stats;
+
+pub use stats::{HeapStats, SizeClassStats};
+
 /// Number of generations scanned by the collector.
 pub(crate) const GENERATIONS: usize = 3;
 
@@ -55,8 +60,10 @@ pub(crate) struct Heap {
     pub(crate) deferred: RefCell<Vec<NonNull<Header>>>,
     /// Weak cells of objects that have weak references, keyed by header address.
     pub(crate) weak_cells: RefCell<HashMap<usize, NonNull<WeakCell>>>,
-    /// Allocations (tracked or not) not yet freed.
-    pub(crate) live_objects: Cell<usize>,
+    /// Blocks handed out (objects and weak cells) and not yet freed.
+    pub(crate) live_blocks: Cell<usize>,
+    /// Where the blocks come from.
+    pub(crate) pool: pool::PoolAllocator,
     pub(crate) callbacks: RefCell<crate::gc::Callbacks>,
     pub(crate) interned: RefCell<HashSet<crate::intern::Interned>>,
 }
@@ -130,7 +137,8 @@ fn shutdown() {
     crate::collector::collect(heap, GENERATIONS - 1, crate::collector::Reason::Shutdown);
     crate::lifecycle::drain_deferred(heap);
     HEAP.with(|h| h.set(dead()));
-    if heap.live_objects.get() == 0 {
+    if heap.live_blocks.get() == 0 {
+        heap.pool.release_all();
         // SAFETY: no object refers to the heap's lists any more, and `HEAP` no
         // longer hands it out; it was created by `Box::into_raw` in `create`.
         drop(unsafe { Box::from_raw(p.cast_mut()) });
@@ -153,7 +161,8 @@ impl Heap {
             drop_depth: Cell::new(0),
             deferred: RefCell::new(Vec::new()),
             weak_cells: RefCell::new(HashMap::new()),
-            live_objects: Cell::new(0),
+            live_blocks: Cell::new(0),
+            pool: pool::PoolAllocator::new(),
             callbacks: RefCell::default(),
             interned: RefCell::default(),
         }
@@ -191,23 +200,23 @@ impl Heap {
         }
     }
 
-    /// Allocate memory for a `Gc` box.
+    /// Allocate memory for a `Gc` box or a weak cell.
     #[inline]
     pub(crate) fn alloc(&self, layout: Layout) -> NonNull<u8> {
-        self.live_objects.set(self.live_objects.get() + 1);
-        alloc_system(layout)
+        self.live_blocks.set(self.live_blocks.get() + 1);
+        self.pool.alloc(layout)
     }
 
-    /// Return the memory of a `Gc` box.
+    /// Return memory from [`Heap::alloc`].
     ///
     /// # Safety
     /// `ptr` must come from [`Heap::alloc`] of this heap with the same layout,
     /// and no reference into it may be used afterwards.
     #[inline]
     pub(crate) unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
-        self.live_objects.set(self.live_objects.get() - 1);
+        self.live_blocks.set(self.live_blocks.get() - 1);
         // SAFETY: forwarded from the caller.
-        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+        unsafe { self.pool.dealloc(ptr, layout) }
     }
 }
 
