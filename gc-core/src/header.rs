@@ -84,14 +84,33 @@ pub(crate) struct VTable {
     pub(crate) finalize: unsafe fn(NonNull<Header>),
     /// `drop_in_place` the value.
     pub(crate) drop_value: unsafe fn(NonNull<Header>),
-    /// Allocation layout and the offset of the header inside the allocation.
+    /// The allocation layout of sized types (no call needed to free them).
+    pub(crate) fixed_layout: Option<BoxLayout>,
+    /// Allocation layout and header offset of a slice (reads its length).
     pub(crate) layout: unsafe fn(NonNull<Header>) -> BoxLayout,
+    /// `drop_value` does something (`core::mem::needs_drop`).
+    pub(crate) needs_drop: bool,
     pub(crate) type_name: fn() -> &'static str,
     pub(crate) type_id: fn() -> TypeId,
     /// The object has [`Links`] and is linked into a generation while alive.
     pub(crate) tracked: bool,
     /// `Finalize::finalize` may do something; `false` lets the collector skip it.
     pub(crate) has_finalizer: bool,
+}
+
+impl VTable {
+    /// Layout of the allocation of the live object `h` of this type.
+    ///
+    /// # Safety
+    /// `h` must be a live allocation of this vtable's type.
+    #[inline]
+    pub(crate) unsafe fn box_layout(&self, h: NonNull<Header>) -> BoxLayout {
+        match self.fixed_layout {
+            Some(l) => l,
+            // SAFETY: forwarded from the caller.
+            None => unsafe { (self.layout)(h) },
+        }
+    }
 }
 
 /// The allocation holding one `Gc` value.
@@ -329,7 +348,9 @@ impl<T: Trace, const TRACKED: bool, const FIN: bool> SizedVTable<T, TRACKED, FIN
         trace: trace_value::<T>,
         finalize: finalize_value::<T>,
         drop_value: drop_value::<T>,
+        fixed_layout: Some(sized_box_layout::<T>(TRACKED)),
         layout: sized_layout::<T, TRACKED>,
+        needs_drop: core::mem::needs_drop::<T>(),
         type_name: core::any::type_name::<T>,
         type_id: TypeId::of::<T>,
         tracked: TRACKED,
@@ -344,7 +365,9 @@ impl<T: Trace, const TRACKED: bool, const FIN: bool> SliceVTable<T, TRACKED, FIN
         trace: trace_value::<[T]>,
         finalize: finalize_value::<[T]>,
         drop_value: drop_value::<[T]>,
+        fixed_layout: None,
         layout: slice_layout::<T, TRACKED>,
+        needs_drop: core::mem::needs_drop::<T>(),
         type_name: core::any::type_name::<[T]>,
         type_id: TypeId::of::<[T]>,
         tracked: TRACKED,
@@ -356,7 +379,9 @@ static STR_VTABLE: VTable = VTable {
     trace: trace_value::<str>,
     finalize: finalize_value::<str>,
     drop_value: drop_value::<str>,
+    fixed_layout: None,
     layout: slice_layout::<u8, false>,
+    needs_drop: false,
     type_name: core::any::type_name::<str>,
     type_id: TypeId::of::<str>,
     tracked: false,

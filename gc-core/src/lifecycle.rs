@@ -55,7 +55,7 @@ pub(crate) unsafe fn release(h: NonNull<Header>) {
     // SAFETY: detached above; nobody else can reach it.
     unsafe { destroy(heap, h) };
     drop(nested);
-    if depth == 0 {
+    if depth == 0 && heap.has_deferred() {
         drain_deferred(heap);
     }
 }
@@ -83,6 +83,7 @@ impl Drop for Nested<'_> {
 /// # Safety
 /// `h` must be a live object that is not `DEAD`, not under analysis by the
 /// collector, and about to be destroyed or moved out.
+#[inline]
 pub(crate) unsafe fn detach(heap: &Heap, h: NonNull<Header>) {
     // SAFETY: live (caller).
     let hdr = unsafe { h.as_ref() };
@@ -92,11 +93,13 @@ pub(crate) unsafe fn detach(heap: &Heap, h: NonNull<Header>) {
         unsafe { list::unlink(links_of(h)) };
         heap.note_untracked();
     }
-    if hdr.has(flags::HAS_WEAK) {
-        crate::weak::clear(heap, h);
-    }
-    if hdr.has(flags::INTERNED) {
-        crate::intern::forget(heap, h);
+    if hdr.has(flags::HAS_WEAK | flags::INTERNED) {
+        if hdr.has(flags::HAS_WEAK) {
+            crate::weak::clear(heap, h);
+        }
+        if hdr.has(flags::INTERNED) {
+            crate::intern::forget(heap, h);
+        }
     }
 }
 
@@ -104,6 +107,7 @@ pub(crate) unsafe fn detach(heap: &Heap, h: NonNull<Header>) {
 ///
 /// # Safety
 /// `h` must be a detached, live object that nothing else will touch.
+#[inline]
 unsafe fn destroy(heap: &Heap, h: NonNull<Header>) {
     // SAFETY: live (caller).
     let hdr = unsafe { h.as_ref() };
@@ -123,10 +127,14 @@ unsafe fn destroy(heap: &Heap, h: NonNull<Header>) {
             unsafe { free(self.0, self.1) }
         }
     }
-    let guard = FreeOnUnwind(heap, h);
-    // SAFETY: the value is intact and dropped exactly once.
-    unsafe { (vt.drop_value)(h) };
-    drop(guard);
+    if vt.needs_drop {
+        let guard = FreeOnUnwind(heap, h);
+        // SAFETY: the value is intact and dropped exactly once.
+        unsafe { (vt.drop_value)(h) };
+        core::mem::forget(guard);
+    }
+    // SAFETY: the value is dropped and nothing else refers to the object.
+    unsafe { free(heap, h) };
 }
 
 /// Run the finalizer of `h`, reporting (not propagating) a panic.
@@ -148,9 +156,10 @@ pub(crate) unsafe fn run_finalizer(h: NonNull<Header>) {
 /// # Safety
 /// The value of `h` must have been dropped or moved out, and no handle may
 /// use the allocation afterwards.
+#[inline]
 pub(crate) unsafe fn free(heap: &Heap, h: NonNull<Header>) {
     // SAFETY: the allocation is live until the `dealloc` below.
-    let layout = unsafe { (h.as_ref().vtable().layout)(h) };
+    let layout = unsafe { h.as_ref().vtable().box_layout(h) };
     // SAFETY: the header sits `header_offset` bytes into the allocation.
     let base = unsafe { h.cast::<u8>().sub(layout.header_offset) };
     // SAFETY: allocated by this heap with this layout (see `Gc::new`).

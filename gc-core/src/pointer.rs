@@ -73,9 +73,12 @@ impl<T: Trace> Gc<T> {
     /// ```
     #[inline]
     pub fn new(value: T) -> Gc<T> {
-        let tracked = T::needs_tracking();
+        let layout = if T::needs_tracking() {
+            const { sized_box_layout::<T>(true) }
+        } else {
+            const { sized_box_layout::<T>(false) }
+        };
         let vtable = vtable_of::<T>();
-        let layout = sized_box_layout::<T>(tracked);
         let heap = heap::current();
         // SAFETY: `layout` is the layout of a tracked/untracked box of `T`.
         let b: NonNull<GcBox<T>> = unsafe { alloc_box(heap, layout) }.cast();

@@ -60,8 +60,6 @@ pub(crate) struct Heap {
     pub(crate) deferred: RefCell<Vec<NonNull<Header>>>,
     /// Weak cells of objects that have weak references, keyed by header address.
     pub(crate) weak_cells: RefCell<HashMap<usize, NonNull<WeakCell>>>,
-    /// Blocks handed out (objects and weak cells) and not yet freed.
-    pub(crate) live_blocks: Cell<usize>,
     /// Where the blocks come from.
     pub(crate) pool: pool::PoolAllocator,
     pub(crate) callbacks: RefCell<crate::gc::Callbacks>,
@@ -137,7 +135,7 @@ fn shutdown() {
     crate::collector::collect(heap, GENERATIONS - 1, crate::collector::Reason::Shutdown);
     crate::lifecycle::drain_deferred(heap);
     HEAP.with(|h| h.set(dead()));
-    if heap.live_blocks.get() == 0 {
+    if heap.pool.is_unused() {
         heap.pool.release_all();
         // SAFETY: no object refers to the heap's lists any more, and `HEAP` no
         // longer hands it out; it was created by `Box::into_raw` in `create`.
@@ -161,11 +159,16 @@ impl Heap {
             drop_depth: Cell::new(0),
             deferred: RefCell::new(Vec::new()),
             weak_cells: RefCell::new(HashMap::new()),
-            live_blocks: Cell::new(0),
             pool: pool::PoolAllocator::new(),
             callbacks: RefCell::default(),
             interned: RefCell::default(),
         }
+    }
+
+    /// Whether objects wait in the deferred-destruction queue.
+    #[inline]
+    pub(crate) fn has_deferred(&self) -> bool {
+        !self.deferred.borrow().is_empty()
     }
 
     /// Recompute the automatic-collection trigger after a setting changed.
@@ -203,7 +206,6 @@ impl Heap {
     /// Allocate memory for a `Gc` box or a weak cell.
     #[inline]
     pub(crate) fn alloc(&self, layout: Layout) -> NonNull<u8> {
-        self.live_blocks.set(self.live_blocks.get() + 1);
         self.pool.alloc(layout)
     }
 
@@ -214,7 +216,6 @@ impl Heap {
     /// and no reference into it may be used afterwards.
     #[inline]
     pub(crate) unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
-        self.live_blocks.set(self.live_blocks.get() - 1);
         // SAFETY: forwarded from the caller.
         unsafe { self.pool.dealloc(ptr, layout) }
     }

@@ -295,10 +295,15 @@ impl PoolAllocator {
         let used = p.used.get() - 1;
         p.used.set(used);
         if used == 0 {
-            if !was_full {
-                self.unlink_used(class, pool);
+            if was_full {
+                self.link_used(class, pool);
             }
-            self.return_pool(pool);
+            // Keep the last pool of a class even when empty, so that an
+            // allocate/free loop does not re-initialise a pool every time.
+            if self.used_pools[class].get() != pool || !p.next.get().is_null() {
+                self.unlink_used(class, pool);
+                self.return_pool(pool);
+            }
         } else if was_full {
             self.link_used(class, pool);
         }
@@ -450,6 +455,11 @@ impl PoolAllocator {
             }
         }
         out
+    }
+
+    /// Whether no block is handed out.
+    pub(crate) fn is_unused(&self) -> bool {
+        self.counters().large_objects == 0 && self.class_usage().iter().all(|c| c.used_blocks == 0)
     }
 
     /// Give every arena back to the system. Only valid when no block is in use.
