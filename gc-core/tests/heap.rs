@@ -47,13 +47,19 @@ fn freed_holes_are_reused_without_growth() {
         *slot = None;
     }
     let holes = gc::heap_stats();
-    assert_eq!(holes.classes[1].used_blocks, full.classes[1].used_blocks - n / 2);
+    assert_eq!(
+        holes.classes[1].used_blocks,
+        full.classes[1].used_blocks - n / 2
+    );
     assert_eq!(holes.arenas_live, full.arenas_live, "half-empty pools stay");
     for (i, slot) in v.iter_mut().step_by(2).enumerate() {
         *slot = Some(Gc::new(i as u64));
     }
     let refilled = gc::heap_stats();
-    assert_eq!(refilled.arenas_live, full.arenas_live, "no growth: {refilled}");
+    assert_eq!(
+        refilled.arenas_live, full.arenas_live,
+        "no growth: {refilled}"
+    );
     assert_eq!(refilled.classes[1].pools, full.classes[1].pools);
     assert_eq!(refilled.classes[1].used_blocks, full.classes[1].used_blocks);
 }
@@ -86,7 +92,10 @@ fn every_size_class_round_trips() {
         assert_eq!(s.len(), n);
     }
     let s = gc::heap_stats();
-    assert!(s.classes.iter().all(|c| c.used_blocks > 0 || c.block_size <= 16));
+    assert!(s
+        .classes
+        .iter()
+        .all(|c| c.used_blocks > 0 || c.block_size <= 16));
     drop(strings);
     assert_eq!(used_blocks(&gc::heap_stats()), used_blocks(&base));
 }
@@ -128,7 +137,12 @@ fn stats_table_mentions_arenas_and_classes() {
     let table = gc::heap_stats().to_string();
     assert!(table.contains("# arenas allocated total"), "{table}");
     assert!(table.contains("blocks in use"), "{table}");
-    assert!(table.lines().any(|l| l.trim_start().starts_with("1     32")), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.trim_start().starts_with("1     32")),
+        "{table}"
+    );
     drop(keep);
 }
 
