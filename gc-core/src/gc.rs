@@ -25,6 +25,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use core::ptr::NonNull;
 
 use crate::collector::{self, Reason};
+pub use crate::debug::census::{Census, Growth, TypeCount};
+pub use crate::debug::dot::{DotDirection, DotOptions};
+pub use crate::debug::flags::DebugFlags;
+pub use crate::debug::sites::AllocationSite;
 use crate::header::{flags, header_of, Header};
 use crate::heap::{self, Heap, GENERATIONS};
 pub use crate::heap::{HeapStats, SizeClassStats};
@@ -433,7 +437,8 @@ pub fn referents(of: &GcAny) -> Vec<GcAny> {
         .collect()
 }
 
-fn edges_of(h: NonNull<Header>) -> Vec<NonNull<Header>> {
+/// The edges `trace` reports for the live object `h`.
+pub(crate) fn edges_of(h: NonNull<Header>) -> Vec<NonNull<Header>> {
     // SAFETY: the caller holds a handle to `h`.
     let hdr = unsafe { h.as_ref() };
     hdr.assert_alive();
@@ -490,9 +495,173 @@ pub fn heap_stats() -> HeapStats {
     with_heap(HeapStats::default(), HeapStats::of)
 }
 
-/// Write a line of collector diagnostics.
-pub(crate) fn debug_output(line: &str) {
-    eprintln!("{line}");
+/// Set the debug flags of this thread's collector (Python's `gc.set_debug`).
+///
+/// ```
+/// use gc_core::gc::{self, DebugFlags};
+/// gc::set_debug(DebugFlags::STATS);
+/// assert_eq!(gc::debug(), DebugFlags::STATS);
+/// gc::set_debug(DebugFlags::empty());
+/// ```
+pub fn set_debug(flags: DebugFlags) {
+    with_heap((), |h| h.debug.set(flags))
+}
+
+/// The current debug flags (Python's `gc.get_debug`).
+///
+/// ```
+/// assert!(gc_core::gc::debug().is_empty());
+/// ```
+pub fn debug() -> DebugFlags {
+    with_heap(DebugFlags::empty(), |h| h.debug.get())
+}
+
+/// Send debug output (flag output and reports of panics caught in
+/// finalizers and callbacks) to `sink` instead of stderr; `None` restores
+/// stderr. Write errors are ignored.
+///
+/// ```
+/// use gc_core::gc::{self, DebugFlags};
+/// use std::{cell::RefCell, io::Write, rc::Rc};
+///
+/// #[derive(Clone, Default)]
+/// struct Capture(Rc<RefCell<Vec<u8>>>);
+/// impl Write for Capture {
+///     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+///         self.0.borrow_mut().extend_from_slice(b);
+///         Ok(b.len())
+///     }
+///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+/// }
+/// let out = Capture::default();
+/// gc::set_debug_output(Some(Box::new(out.clone())));
+/// gc::set_debug(DebugFlags::STATS);
+/// gc::collect();
+/// assert!(String::from_utf8_lossy(&out.0.borrow()).contains("gc: done"));
+/// gc::set_debug(DebugFlags::empty());
+/// gc::set_debug_output(None);
+/// ```
+pub fn set_debug_output(sink: Option<Box<dyn std::io::Write>>) {
+    with_heap((), |h| {
+        let old = h.debug_sink.replace(sink);
+        drop(old); // outside the borrow: its drop may flush or run user code
+    })
+}
+
+/// The objects [`DebugFlags::SAVEALL`] kept instead of freeing them
+/// (Python's `gc.garbage`), as new handles.
+///
+/// ```
+/// use gc_core::{gc, Finalize, Gc, Trace};
+/// use std::cell::RefCell;
+/// #[derive(Trace, Finalize)]
+/// struct N(RefCell<Option<Gc<N>>>);
+/// let n = Gc::new(N(RefCell::new(None)));
+/// *n.0.borrow_mut() = Some(n.clone());
+/// drop(n);
+/// gc::set_debug(gc::DebugFlags::SAVEALL);
+/// assert_eq!(gc::collect(), 1);
+/// assert_eq!(gc::garbage().len(), 1);
+/// gc::set_debug(gc::DebugFlags::empty());
+/// gc::clear_garbage();
+/// assert!(gc::garbage().is_empty());
+/// ```
+pub fn garbage() -> Vec<GcAny> {
+    with_heap(Vec::new(), |h| h.garbage.borrow().clone())
+}
+
+/// Drop the handles in [`garbage`] and free the objects: a full collection
+/// runs (with `SAVEALL` suspended) unless one is already running, in which
+/// case the next collection frees them.
+///
+/// ```
+/// gc_core::gc::clear_garbage();
+/// assert!(gc_core::gc::garbage().is_empty());
+/// ```
+pub fn clear_garbage() {
+    with_heap((), |h| {
+        let saved = core::mem::take(&mut *h.garbage.borrow_mut());
+        if saved.is_empty() {
+            return;
+        }
+        drop(saved);
+        if !h.collecting.get() {
+            let flags = h.debug.get();
+            h.debug.set(flags & !DebugFlags::SAVEALL);
+            collector::collect(h, GENERATIONS - 1, Reason::Manual);
+            h.debug.set(h.debug.get() | (flags & DebugFlags::SAVEALL));
+        }
+    })
+}
+
+/// Count the live tracked objects by type (see [`Census`]).
+///
+/// ```
+/// use gc_core::{gc, Gc};
+/// let g = Gc::new(vec![Gc::new(0_u8)]);
+/// assert_eq!(gc::census().get(std::any::type_name::<Vec<Gc<u8>>>()).count, 1);
+/// # drop(g);
+/// ```
+pub fn census() -> Census {
+    with_heap(Census::default(), Census::of)
+}
+
+/// Write the reference graph around `root` as Graphviz DOT: its referrers
+/// (what keeps it alive) or its referents, to `options.max_depth` edges (see
+/// [`DotOptions`]). Nodes are labelled with type names; the root is filled.
+/// Render with `dot -Tsvg`.
+///
+/// ```
+/// use gc_core::{gc, Gc};
+/// let leaf = Gc::new(1_u8);
+/// let holder = Gc::new(vec![leaf.clone()]);
+/// let mut dot = Vec::new();
+/// gc::write_dot(&Gc::into_any(leaf), gc::DotOptions::default(), &mut dot).unwrap();
+/// let dot = String::from_utf8(dot).unwrap();
+/// assert!(dot.starts_with("digraph"));
+/// assert!(dot.contains("n1 -> n0"));
+/// # drop(holder);
+/// ```
+pub fn write_dot(
+    root: &GcAny,
+    options: DotOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match heap::current() {
+        Some(h) => crate::debug::dot::write(h, root.header_ptr(), options, out),
+        None => Ok(()),
+    }
+}
+
+/// Start (`true`) or stop recording where each object is allocated:
+/// `Gc::new` records its caller (`#[track_caller]`) for every object while
+/// tracking is on; stopping forgets the records. Costs a hash insert per
+/// allocation while on, one branch while off.
+///
+/// ```
+/// gc_core::gc::track_allocations(true);
+/// gc_core::gc::track_allocations(false);
+/// assert!(gc_core::gc::allocation_sites().is_empty());
+/// ```
+pub fn track_allocations(on: bool) {
+    with_heap((), |h| crate::debug::sites::set_tracking(h, on))
+}
+
+/// Live objects recorded by [`track_allocations`], grouped by the line that
+/// allocated them, most objects first (tracemalloc's `statistics('lineno')`).
+///
+/// ```
+/// use gc_core::{gc, Gc};
+/// gc::track_allocations(true);
+/// let keep: Vec<_> = (0..5).map(|_| Gc::new([0_u8; 32])).collect();
+/// let sites = gc::allocation_sites();
+/// assert_eq!(sites[0].count, 5);
+/// assert!(sites[0].location.file().ends_with(".rs"));
+/// gc::track_allocations(false);
+/// # drop(keep);
+/// ```
+pub fn allocation_sites() -> Vec<AllocationSite> {
+    with_heap(Vec::new(), crate::debug::sites::top)
 }
 
 impl fmt::Display for GenerationStats {

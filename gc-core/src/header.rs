@@ -46,6 +46,8 @@ pub(crate) mod flags {
     pub const ORPHAN: usize = 1 << 4;
     /// The object is the canonical copy of a string in the intern table.
     pub const INTERNED: usize = 1 << 5;
+    /// The allocation-site table may hold a record for the object.
+    pub const SITE: usize = 1 << 6;
     /// All flag bits; the vtable alignment guarantees these are zero in its address.
     pub const MASK: usize = (1 << 7) - 1;
 }

@@ -58,6 +58,7 @@ extern crate self as gc_core;
 
 mod any;
 mod collector;
+mod debug;
 pub mod gc;
 mod header;
 mod heap;

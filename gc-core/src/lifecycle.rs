@@ -93,12 +93,15 @@ pub(crate) unsafe fn detach(heap: &Heap, h: NonNull<Header>) {
         unsafe { list::unlink(links_of(h)) };
         heap.note_untracked();
     }
-    if hdr.has(flags::HAS_WEAK | flags::INTERNED) {
+    if hdr.has(flags::HAS_WEAK | flags::INTERNED | flags::SITE) {
         if hdr.has(flags::HAS_WEAK) {
             crate::weak::clear(heap, h);
         }
         if hdr.has(flags::INTERNED) {
             crate::intern::forget(heap, h);
+        }
+        if hdr.has(flags::SITE) {
+            crate::debug::sites::forget(heap, h);
         }
     }
 }

@@ -72,6 +72,7 @@ impl<T: Trace> Gc<T> {
     /// assert!(!gc_core::gc::is_tracked(&five));
     /// ```
     #[inline]
+    #[track_caller]
     pub fn new(value: T) -> Gc<T> {
         let layout = if T::needs_tracking() {
             const { sized_box_layout::<T>(true) }
@@ -88,6 +89,11 @@ impl<T: Trace> Gc<T> {
                 header: Header::new(vtable, 0),
                 value,
             });
+        }
+        if let Some(heap) = heap {
+            if heap.track_sites.get() {
+                record_site(heap, b.cast(), layout);
+            }
         }
         // SAFETY: the box is fully initialised.
         unsafe { publish(heap, b.cast(), vtable) };
@@ -140,6 +146,13 @@ impl<T: Trace> Gc<T> {
     pub fn into_inner(this: Gc<T>) -> Option<T> {
         Gc::try_unwrap(this).ok()
     }
+}
+
+#[cold]
+#[track_caller]
+fn record_site(heap: &Heap, h: NonNull<Header>, layout: BoxLayout) {
+    let at = core::panic::Location::caller();
+    heap.sites.borrow_mut().record(h, at, layout.layout.size());
 }
 
 /// Allocate the memory for a box; after the heap of the thread was shut
@@ -427,6 +440,7 @@ impl<T: Trace + Default> Default for Gc<T> {
     /// let a: gc_core::Gc<u32> = Default::default();
     /// assert_eq!(*a, 0);
     /// ```
+    #[track_caller]
     fn default() -> Gc<T> {
         Gc::new(T::default())
     }
@@ -452,6 +466,7 @@ impl<T: Trace> From<T> for Gc<T> {
     /// let a: Gc<i32> = 4.into();
     /// assert_eq!(*a, 4);
     /// ```
+    #[track_caller]
     fn from(value: T) -> Gc<T> {
         Gc::new(value)
     }

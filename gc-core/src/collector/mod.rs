@@ -33,7 +33,8 @@
 use core::ptr::{self, NonNull};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::gc::{CallbackInfo, Phase};
+use crate::debug;
+use crate::gc::{CallbackInfo, DebugFlags, Phase};
 use crate::header::{flags, header_of, links_of, Header, Links};
 use crate::heap::{Heap, GENERATIONS};
 use crate::lifecycle;
@@ -230,6 +231,10 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
         uncollectable: 0,
     };
     crate::gc::run_callbacks(heap, Phase::Start, &info);
+    let debug = heap.debug.get();
+    let stats_start = debug
+        .contains(DebugFlags::STATS)
+        .then(|| (generation_sizes(heap), std::time::Instant::now()));
 
     // Counters, as CPython: this collection counts for the next generation.
     if generation + 1 < GENERATIONS {
@@ -263,7 +268,30 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
     heap.gens[older].append(&reachable);
 
     let found = unreachable.len();
-    let orphans = handle_garbage(heap, &unreachable, older);
+    if debug.contains(DebugFlags::COLLECTABLE) {
+        for l in unreachable.iter() {
+            // SAFETY: live garbage objects.
+            debug::output_to(
+                heap,
+                &format!("gc: collectable {}", describe(unsafe { header_of(l) })),
+            );
+        }
+    }
+    let orphans = handle_garbage(heap, &unreachable, older, debug);
+    if let Some((sizes, start)) = stats_start {
+        debug::output_to(
+            heap,
+            &format!(
+                "gc: done: generation {generation}, objects per generation {} {} {} (frozen {}), \
+                 {found} unreachable, {orphans} uncollectable, {:.6}s elapsed",
+                sizes[0],
+                sizes[1],
+                sizes[2],
+                sizes[3],
+                start.elapsed().as_secs_f64()
+            ),
+        );
+    }
 
     {
         let mut stats = heap.stats.borrow_mut();
@@ -286,7 +314,7 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
 /// objects in `unreachable` (all flagged `COLLECTING`). Resurrected objects go
 /// to generation `older`. Returns the number of orphans (torn down, but still
 /// referenced by a handle a `Drop` impl kept).
-fn handle_garbage(heap: &Heap, unreachable: &List, older: usize) -> usize {
+fn handle_garbage(heap: &Heap, unreachable: &List, older: usize, debug: DebugFlags) -> usize {
     if unreachable.is_empty() {
         return 0;
     }
@@ -337,13 +365,55 @@ fn handle_garbage(heap: &Heap, unreachable: &List, older: usize) -> usize {
         find_unreachable(&work, &resurrected, unreachable);
         heap.gens[older].append(&resurrected);
     }
-    // (4) Tear down what is still garbage.
-    tear_down(heap, unreachable)
+    // (4) Tear down what is still garbage, or keep it for inspection.
+    if debug.contains(DebugFlags::SAVEALL) {
+        save_all(heap, unreachable, older);
+        return 0;
+    }
+    let orphans = tear_down(heap, unreachable);
+    if debug.contains(DebugFlags::UNCOLLECTABLE) {
+        for &h in &orphans {
+            debug::output_to(heap, &format!("gc: uncollectable {}", describe(h)));
+        }
+    }
+    orphans.len()
+}
+
+/// `SAVEALL`: garbage goes to `gc::garbage()` (strong handles) and ages into
+/// generation `older` instead of being torn down.
+fn save_all(heap: &Heap, garbage: &List, older: usize) {
+    let mut saved = heap.garbage.borrow_mut();
+    for l in garbage.iter() {
+        // SAFETY: live garbage objects; the handle takes a new count.
+        let h = unsafe { header_of(l) };
+        // SAFETY: as above.
+        unsafe { h.as_ref() }.clear(flags::COLLECTING);
+        // SAFETY: as above.
+        saved.push(unsafe { crate::GcAny::new_ref(h) });
+    }
+    heap.gens[older].append(garbage);
+}
+
+/// `Type @ 0xaddr` of a live object.
+fn describe(h: NonNull<Header>) -> String {
+    // SAFETY: callers pass live objects (their memory is still allocated).
+    let name = (unsafe { h.as_ref() }.vtable().type_name)();
+    format!("<{name} @ {:#x}>", h.addr().get())
+}
+
+/// Objects in generations 0, 1, 2 and the permanent one (walks the lists).
+fn generation_sizes(heap: &Heap) -> [usize; 4] {
+    [
+        heap.gens[0].len(),
+        heap.gens[1].len(),
+        heap.gens[2].len(),
+        heap.permanent.len(),
+    ]
 }
 
 /// Drop every value of `garbage` while all its allocations stay valid, then
-/// free them. Returns the number of orphans.
-fn tear_down(heap: &Heap, garbage: &List) -> usize {
+/// free them. Returns the orphans (still referenced; freed later).
+fn tear_down(heap: &Heap, garbage: &List) -> Vec<NonNull<Header>> {
     let mut objects: Vec<NonNull<Header>> = Vec::new();
     while let Some(l) = garbage.first() {
         // SAFETY: live garbage object; it leaves every list for good.
@@ -374,7 +444,7 @@ fn tear_down(heap: &Heap, garbage: &List) -> usize {
             crate::report::panic_in("drop", name, &payload);
         }
     }
-    let mut orphans = 0;
+    let mut orphans = Vec::new();
     for &h in &objects {
         heap.note_untracked();
         // SAFETY: values are dropped; the allocation is valid until freed.
@@ -385,7 +455,7 @@ fn tear_down(heap: &Heap, garbage: &List) -> usize {
         } else {
             // A `Drop` impl kept a handle: free when that handle goes.
             hdr.set(flags::ORPHAN);
-            orphans += 1;
+            orphans.push(h);
         }
     }
     orphans

@@ -63,6 +63,13 @@ pub(crate) struct Heap {
     /// Where the blocks come from.
     pub(crate) pool: pool::PoolAllocator,
     pub(crate) callbacks: RefCell<crate::gc::Callbacks>,
+    pub(crate) debug: Cell<crate::gc::DebugFlags>,
+    /// Where debug output goes; `None` is stderr.
+    pub(crate) debug_sink: RefCell<Option<Box<dyn std::io::Write>>>,
+    /// Garbage kept by `DebugFlags::SAVEALL`.
+    pub(crate) garbage: RefCell<Vec<crate::GcAny>>,
+    pub(crate) track_sites: Cell<bool>,
+    pub(crate) sites: RefCell<crate::debug::sites::Sites>,
     pub(crate) interned: RefCell<HashSet<crate::intern::Interned>>,
 }
 
@@ -161,6 +168,11 @@ impl Heap {
             weak_cells: RefCell::new(HashMap::new()),
             pool: pool::PoolAllocator::new(),
             callbacks: RefCell::default(),
+            debug: Cell::default(),
+            debug_sink: RefCell::new(None),
+            garbage: RefCell::default(),
+            track_sites: Cell::new(false),
+            sites: RefCell::default(),
             interned: RefCell::default(),
         }
     }
