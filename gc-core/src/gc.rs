@@ -127,7 +127,7 @@ pub(crate) fn run_callbacks(heap: &Heap, phase: Phase, info: &CallbackInfo) {
         };
         drop(removed);
         if let Err(payload) = result {
-            crate::report::panic_in("callback", "gc callback", &payload);
+            crate::report::panic_in("callback", "gc callback", payload);
         }
     }
 }

@@ -150,7 +150,7 @@ pub(crate) unsafe fn run_finalizer(h: NonNull<Header>) {
     // SAFETY: as above; the finalizer gets a shared reference only.
     let result = catch_unwind(AssertUnwindSafe(|| unsafe { (vt.finalize)(h) }));
     if let Err(payload) = result {
-        crate::report::panic_in("finalizer", (vt.type_name)(), &payload);
+        crate::report::panic_in("finalizer", (vt.type_name)(), payload);
     }
 }
 

@@ -14,8 +14,8 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
 }
 
 /// Report a panic caught in a finalizer or callback.
-pub(crate) fn panic_in(what: &str, type_name: &str, payload: &(dyn Any + Send)) {
-    let msg = panic_message(payload);
+pub(crate) fn panic_in(what: &str, type_name: &str, payload: Box<dyn Any + Send>) {
+    let msg = panic_message(&*payload);
     crate::debug::output(&format!(
         "gc: panic in {what} of `{type_name}` ignored: {msg}"
     ));

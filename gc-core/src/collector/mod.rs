@@ -441,7 +441,7 @@ fn tear_down(heap: &Heap, garbage: &List) -> Vec<NonNull<Header>> {
         if let Err(payload) = result {
             // SAFETY: the allocation is still valid.
             let name = (unsafe { h.as_ref() }.vtable().type_name)();
-            crate::report::panic_in("drop", name, &payload);
+            crate::report::panic_in("drop", name, payload);
         }
     }
     let mut orphans = Vec::new();
