@@ -48,8 +48,13 @@ pub(crate) mod flags {
     pub const INTERNED: usize = 1 << 5;
     /// The allocation-site table may hold a record for the object.
     pub const SITE: usize = 1 << 6;
+    /// A tracked object taken out of the generations by `Gc::get_mut`: while
+    /// the `&mut T` may be alive the collector must not read the value. It
+    /// returns to generation 0 when a traced object reports an edge to it
+    /// (which proves its only handle is no longer mutably borrowed).
+    pub const DETACHED: usize = 1 << 7;
     /// All flag bits; the vtable alignment guarantees these are zero in its address.
-    pub const MASK: usize = (1 << 7) - 1;
+    pub const MASK: usize = (1 << 8) - 1;
 }
 
 /// The part every `Gc` allocation starts with.
@@ -78,7 +83,7 @@ pub(crate) struct GcBox<T: ?Sized> {
 
 /// Everything the collector and the type-erased code paths need to know about
 /// the type of a `Gc` value.
-#[repr(C, align(128))]
+#[repr(C, align(256))]
 pub(crate) struct VTable {
     /// Visit the value's `Gc` edges.
     pub(crate) trace: unsafe fn(NonNull<Header>, &mut Tracer),

@@ -45,14 +45,14 @@ pub(crate) unsafe fn release(h: NonNull<Header>) {
         return;
     }
     // SAFETY: the object is alive and its count is zero.
-    unsafe { detach(heap, h) };
+    unsafe { unregister(heap, h) };
     let depth = heap.drop_depth.get();
     if depth >= MAX_DEPTH {
         heap.deferred.borrow_mut().push(h);
         return;
     }
     let nested = Nested::enter(heap);
-    // SAFETY: detached above; nobody else can reach it.
+    // SAFETY: unregistered above; nobody else can reach it.
     unsafe { destroy(heap, h) };
     drop(nested);
     if depth == 0 && heap.has_deferred() {
@@ -84,7 +84,7 @@ impl Drop for Nested<'_> {
 /// `h` must be a live object that is not `DEAD`, not under analysis by the
 /// collector, and about to be destroyed or moved out.
 #[inline]
-pub(crate) unsafe fn detach(heap: &Heap, h: NonNull<Header>) {
+pub(crate) unsafe fn unregister(heap: &Heap, h: NonNull<Header>) {
     // SAFETY: live (caller).
     let hdr = unsafe { h.as_ref() };
     if hdr.vtable().tracked {
@@ -106,10 +106,10 @@ pub(crate) unsafe fn detach(heap: &Heap, h: NonNull<Header>) {
     }
 }
 
-/// Finalize (once in a life), drop and free a detached object.
+/// Finalize (once in a life), drop and free an unregistered object.
 ///
 /// # Safety
-/// `h` must be a detached, live object that nothing else will touch.
+/// `h` must be an unregistered, live object that nothing else will touch.
 #[inline]
 unsafe fn destroy(heap: &Heap, h: NonNull<Header>) {
     // SAFETY: live (caller).
@@ -176,7 +176,7 @@ pub(crate) fn drain_deferred(heap: &Heap) {
             return;
         };
         let nested = Nested::enter(heap);
-        // SAFETY: queued objects were detached by `release`.
+        // SAFETY: queued objects were unregistered by `release`.
         unsafe { destroy(heap, h) };
         drop(nested);
     }

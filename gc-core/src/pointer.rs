@@ -130,7 +130,7 @@ impl<T: Trace> Gc<T> {
             // SAFETY: the object is alive and about to be freed; its value has
             // been moved out.
             unsafe {
-                lifecycle::detach(heap, h);
+                lifecycle::unregister(heap, h);
                 lifecycle::free(heap, h);
             }
         }
@@ -286,15 +286,29 @@ impl<T: ?Sized> Gc<T> {
     /// let _w = Gc::downgrade(&a);
     /// assert!(Gc::get_mut(&mut a).is_none());
     /// ```
+    ///
+    /// Interned strings are never handed out mutably (`None`). A tracked
+    /// object leaves the collector's generations while it may be mutably
+    /// borrowed — the collector must not read a value someone holds `&mut`
+    /// to — and returns to generation 0 as soon as a traced object is seen
+    /// referring to it.
     pub fn get_mut(this: &mut Gc<T>) -> Option<&mut T> {
+        let h = this.header_ptr();
         let hdr = this.header();
         hdr.assert_alive();
-        if hdr.strong.get() == 1 && !hdr.has(flags::HAS_WEAK) {
-            // SAFETY: the only handle, borrowed mutably; the value is intact.
-            Some(unsafe { &mut (*this.ptr.as_ptr()).value })
-        } else {
-            None
+        if hdr.strong.get() != 1 || hdr.has(flags::HAS_WEAK | flags::INTERNED) {
+            return None;
         }
+        if hdr.vtable().tracked && !hdr.has(flags::DETACHED) {
+            if let Some(heap) = heap::current() {
+                // SAFETY: a live tracked object; outside the analysis phases
+                // its links are real list pointers.
+                unsafe { heap.detach_from_generations(h) };
+            }
+        }
+        // SAFETY: the only handle, borrowed mutably, and the collector will
+        // not read the value while it is detached; the value is intact.
+        Some(unsafe { &mut (*this.ptr.as_ptr()).value })
     }
 
     /// The address of the value (as [`Rc::as_ptr`](std::rc::Rc::as_ptr)).

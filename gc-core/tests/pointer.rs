@@ -257,3 +257,57 @@ fn strong_count_is_not_limited() {
     drop(clones);
     assert_eq!(Gc::strong_count(&a), 1);
 }
+
+/// `get_mut` on a tracked object: the collector must not read the value
+/// while the `&mut` is alive (Miri checks this), and the object becomes
+/// collectable again once it is referenced from a traced object.
+#[test]
+fn get_mut_keeps_the_collector_away_then_retracks() {
+    #[derive(Trace, Finalize)]
+    struct Holder {
+        items: Vec<Gc<Holder>>,
+        back: RefCell<Option<Gc<Holder>>>,
+    }
+    fn holder() -> Gc<Holder> {
+        Gc::new(Holder {
+            items: Vec::new(),
+            back: RefCell::new(None),
+        })
+    }
+    gc::collect();
+    gc::set_threshold(1, 1, 1);
+    let mut g = holder();
+    let m = Gc::get_mut(&mut g).unwrap();
+    for _ in 0..20 {
+        // Each allocation may run a collection while `m` is alive.
+        m.items.push(holder());
+    }
+    m.items.clear();
+    assert!(gc::is_tracked(&g));
+    assert!(
+        !gc::objects(None).contains(&Gc::into_any(g.clone())),
+        "detached while its only handle could be mutably borrowed"
+    );
+    // Store the only handle in a traced object, making a cycle through it.
+    let parent = holder();
+    *g.back.borrow_mut() = Some(parent.clone());
+    *parent.back.borrow_mut() = Some(g);
+    let w = Gc::downgrade(&parent);
+    drop(parent);
+    gc::set_threshold(700, 10, 10);
+    // The first collection sees the edge and re-tracks; the next frees.
+    gc::collect();
+    gc::collect();
+    assert!(
+        w.upgrade().is_none(),
+        "the cycle through the object is collected"
+    );
+}
+
+#[test]
+fn get_mut_refuses_interned_strings() {
+    let mut s = gc_core::intern("get_mut_refuses_interned_strings");
+    assert!(Gc::get_mut(&mut s).is_none());
+    let mut t: Gc<str> = Gc::from("plain");
+    assert!(Gc::get_mut(&mut t).is_some());
+}

@@ -104,6 +104,19 @@ pub(crate) fn subtract_edge(target: NonNull<Header>) {
         let n = scratch(l);
         debug_assert!(n > 0, "a Trace impl reported more edges than it owns");
         set_scratch(l, n.wrapping_sub(1));
+    } else if hdr.has(flags::DETACHED) {
+        reattach_slow(target);
+    }
+}
+
+/// An edge to an object `Gc::get_mut` detached: the traced holder reads its
+/// only handle, so no `&mut` to the value is alive; track it again (from the
+/// next collection on: it is not part of the running analysis).
+#[cold]
+fn reattach_slow(target: NonNull<Header>) {
+    if let Some(heap) = crate::heap::current() {
+        // SAFETY: a live detached object (the edge proves it is alive).
+        unsafe { heap.reattach(target) };
     }
 }
 

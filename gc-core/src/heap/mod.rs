@@ -38,6 +38,9 @@ pub(crate) struct Heap {
     pub(crate) gens: [List; GENERATIONS],
     /// Objects moved out of the generations by `freeze`; never scanned.
     pub(crate) permanent: List,
+    /// Tracked objects handed out by `Gc::get_mut` (flag `DETACHED`); never
+    /// scanned until an edge to them is seen.
+    pub(crate) detached: List,
     /// CPython's `get_count`: tracked allocations minus frees since the last
     /// gen-0 collection, then collections of gen 0 / gen 1 since the last
     /// collection of gen 1 / gen 2.
@@ -114,6 +117,7 @@ fn create() -> Option<&'static Heap> {
         g.init();
     }
     heap.permanent.init();
+    heap.detached.init();
     heap.update_trigger();
     HEAP.with(|h| h.set(raw));
     Some(heap)
@@ -155,6 +159,7 @@ impl Heap {
         Heap {
             gens: [List::new_uninit(), List::new_uninit(), List::new_uninit()],
             permanent: List::new_uninit(),
+            detached: List::new_uninit(),
             counts: Default::default(),
             thresholds: DEFAULT_THRESHOLDS.map(Cell::new),
             enabled: Cell::new(true),
@@ -203,6 +208,35 @@ impl Heap {
         self.counts[0].set(n);
         if n > self.trigger.get() {
             crate::collector::collect_automatic(self);
+        }
+    }
+
+    /// Move a tracked object out of the generations into `detached`.
+    ///
+    /// # Safety
+    /// `h` must be a live tracked object in a well-formed list.
+    pub(crate) unsafe fn detach_from_generations(&self, h: NonNull<Header>) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            let l = crate::header::links_of(h);
+            crate::list::unlink(l);
+            self.detached.push_back(l);
+            h.as_ref().set(crate::header::flags::DETACHED);
+        }
+    }
+
+    /// A traced object refers to the detached object `h`: its handle is not
+    /// mutably borrowed, so it goes back to generation 0.
+    ///
+    /// # Safety
+    /// `h` must be a live detached object.
+    pub(crate) unsafe fn reattach(&self, h: NonNull<Header>) {
+        // SAFETY: detached objects are in the (well-formed) `detached` list.
+        unsafe {
+            h.as_ref().clear(crate::header::flags::DETACHED);
+            let l = crate::header::links_of(h);
+            crate::list::unlink(l);
+            self.gens[0].push_back(l);
         }
     }
 
