@@ -148,7 +148,8 @@ fn check_generation(generation: usize) {
 
 /// Run a full collection (all three generations). Returns the number of
 /// unreachable objects found — including any a finalizer resurrected — or 0
-/// when called while a collection is running (from a finalizer or callback).
+/// at once when called from a finalizer, a collection callback or a `trace`
+/// implementation.
 ///
 /// ```
 /// use gc_core::{gc, Gc};
@@ -167,7 +168,12 @@ pub fn collect() -> usize {
 /// ```
 pub fn collect_generation(generation: usize) -> usize {
     check_generation(generation);
-    with_heap(0, |h| collector::collect(h, generation, Reason::Manual))
+    with_heap(0, |h| {
+        if h.in_user_hook.get() > 0 {
+            return 0;
+        }
+        collector::collect(h, generation, Reason::Manual)
+    })
 }
 
 /// Turn automatic collection on (the default).
@@ -444,7 +450,11 @@ pub(crate) fn edges_of(h: NonNull<Header>) -> Vec<NonNull<Header>> {
     hdr.assert_alive();
     let mut tracer = Tracer::new(TraceKind::Collect(Vec::new()));
     // SAFETY: live object with an intact value.
-    unsafe { (hdr.vtable().trace)(h, &mut tracer) };
+    let mut trace = || unsafe { (hdr.vtable().trace)(h, &mut tracer) };
+    match heap::current() {
+        Some(heap) => heap.in_hook(trace),
+        None => trace(),
+    }
     match tracer.kind {
         TraceKind::Collect(v) => v,
         _ => unreachable!(),

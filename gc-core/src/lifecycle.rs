@@ -148,7 +148,11 @@ pub(crate) unsafe fn run_finalizer(h: NonNull<Header>) {
     // SAFETY: forwarded from the caller.
     let vt = unsafe { h.as_ref() }.vtable();
     // SAFETY: as above; the finalizer gets a shared reference only.
-    let result = catch_unwind(AssertUnwindSafe(|| unsafe { (vt.finalize)(h) }));
+    let call = || unsafe { (vt.finalize)(h) };
+    let result = catch_unwind(AssertUnwindSafe(|| match heap::current() {
+        Some(heap) => heap.in_hook(call),
+        None => call(),
+    }));
     if let Err(payload) = result {
         crate::report::panic_in("finalizer", (vt.type_name)(), payload);
     }

@@ -1,6 +1,7 @@
 //! Reporting of panics caught in user code the collector runs.
 
 use core::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// The message of a panic payload, if it has one.
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
@@ -15,8 +16,17 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
 
 /// Report a panic caught in a finalizer or callback.
 pub(crate) fn panic_in(what: &str, type_name: &str, payload: Box<dyn Any + Send>) {
-    let msg = panic_message(&*payload);
-    crate::debug::output(&format!(
-        "gc: panic in {what} of `{type_name}` ignored: {msg}"
-    ));
+    let line = format!(
+        "gc: panic in {what} of `{type_name}` ignored: {}",
+        panic_message(&*payload)
+    );
+    discard(payload);
+    crate::debug::output(&line);
+}
+
+/// Drop a panic payload whose own `Drop` might panic, without unwinding.
+pub(crate) fn discard(payload: Box<dyn Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        core::mem::forget(again);
+    }
 }

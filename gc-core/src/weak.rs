@@ -16,7 +16,6 @@
 //!   freed by the last of them.
 //! - An object whose teardown began (`DEAD`) never gets a cell again.
 
-use core::alloc::Layout;
 use core::cell::Cell;
 use core::fmt;
 use core::marker::PhantomData;
@@ -162,14 +161,13 @@ pub(crate) fn downgrade<T: ?Sized>(h: NonNull<Header>) -> Weak<T> {
         c.weak.set(inc(c.weak.get()));
         cell
     } else {
-        let cell = heap.alloc(Layout::new::<WeakCell>()).cast::<WeakCell>();
-        // SAFETY: fresh memory for a `WeakCell`.
-        unsafe {
-            cell.write(WeakCell {
-                target: Cell::new(Some(h)),
-                weak: Cell::new(1),
-            })
-        };
+        // Cells come from the system allocator, not the heap's pools: a
+        // cleared cell may outlive the heap (a `Weak` in another
+        // thread-local) and must not keep the heap's memory alive.
+        let cell = NonNull::from(Box::leak(Box::new(WeakCell {
+            target: Cell::new(Some(h)),
+            weak: Cell::new(1),
+        })));
         heap.weak_cells.borrow_mut().insert(h.addr().get(), cell);
         hdr.set(flags::HAS_WEAK);
         cell
@@ -239,19 +237,19 @@ impl<T: ?Sized> Drop for Weak<T> {
         if n > 0 {
             return;
         }
-        let Some(heap) = heap::current() else {
-            return; // the heap is gone: leak the cell
-        };
         if let Some(h) = c.target.get() {
             // The target lives on without weak references.
+            let Some(heap) = heap::current() else {
+                // The heap is gone and the target leaked with it; the cell
+                // stays in the heap's (leaked) weak table.
+                return;
+            };
             heap.weak_cells.borrow_mut().remove(&h.addr().get());
             // SAFETY: the target is alive (the cell was not cleared).
             unsafe { h.as_ref() }.clear(flags::HAS_WEAK);
         }
-        // SAFETY: the last owner of the cell; it came from `heap.alloc` with
-        // this layout (cells are freed on the thread that made them: `Weak`
-        // is not `Send`).
-        unsafe { heap.dealloc(cell.cast(), Layout::new::<WeakCell>()) };
+        // SAFETY: the last owner of the cell; it came from `Box::leak`.
+        drop(unsafe { Box::from_raw(cell.as_ptr()) });
     }
 }
 

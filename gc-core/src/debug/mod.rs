@@ -13,6 +13,7 @@ pub(crate) mod flags;
 pub(crate) mod sites;
 
 use std::io::Write;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::heap::{self, Heap};
 
@@ -24,17 +25,24 @@ pub(crate) fn output(line: &str) {
     }
 }
 
-/// Write one line to `heap`'s debug sink (stderr by default).
+/// Write one line to `heap`'s debug sink (stderr by default). The sink is
+/// user code running in the middle of a collection: a panic in it is caught
+/// and the line dropped, so the collector always finishes.
 pub(crate) fn output_to(heap: &Heap, line: &str) {
-    // A sink that calls back into the collector while writing finds the
-    // cell borrowed; its line goes to stderr instead of panicking.
-    match heap.debug_sink.try_borrow_mut() {
-        Ok(mut sink) => match sink.as_mut() {
-            Some(w) => {
-                let _ = writeln!(w, "{line}");
-            }
-            None => eprintln!("{line}"),
-        },
-        Err(_) => eprintln!("{line}"),
+    let written = catch_unwind(AssertUnwindSafe(|| {
+        // A sink that writes debug output itself finds the cell borrowed; that
+        // line goes to stderr.
+        match heap.debug_sink.try_borrow_mut() {
+            Ok(mut sink) => match sink.as_mut() {
+                Some(w) => {
+                    let _ = writeln!(w, "{line}");
+                }
+                None => eprintln!("{line}"),
+            },
+            Err(_) => eprintln!("{line}"),
+        }
+    }));
+    if let Err(payload) = written {
+        crate::report::discard(payload);
     }
 }

@@ -49,6 +49,9 @@ pub(crate) struct Heap {
     pub(crate) enabled: Cell<bool>,
     /// A collection is running (its user callbacks/finalizers may be on the stack).
     pub(crate) collecting: Cell<bool>,
+    /// Finalizers or out-of-collection `trace` calls on the stack; while
+    /// non-zero, `gc::collect` returns 0.
+    pub(crate) in_user_hook: Cell<usize>,
     /// `counts[0]` above which an allocation starts an automatic collection;
     /// `usize::MAX` while none may start. Derived from the fields above.
     trigger: Cell<usize>,
@@ -164,6 +167,7 @@ impl Heap {
             thresholds: DEFAULT_THRESHOLDS.map(Cell::new),
             enabled: Cell::new(true),
             collecting: Cell::new(false),
+            in_user_hook: Cell::new(0),
             trigger: Cell::new(usize::MAX),
             long_lived_total: Cell::new(0),
             long_lived_pending: Cell::new(0),
@@ -180,6 +184,20 @@ impl Heap {
             sites: RefCell::default(),
             interned: RefCell::default(),
         }
+    }
+
+    /// Run `f` (a finalizer or a `trace` outside a collection) with
+    /// explicit collections refused, even if `f` unwinds.
+    pub(crate) fn in_hook<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Leave<'a>(&'a Cell<usize>);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.0.get() - 1);
+            }
+        }
+        self.in_user_hook.set(self.in_user_hook.get() + 1);
+        let _leave = Leave(&self.in_user_hook);
+        f()
     }
 
     /// Whether objects wait in the deferred-destruction queue.
@@ -221,7 +239,11 @@ impl Heap {
             let l = crate::header::links_of(h);
             crate::list::unlink(l);
             self.detached.push_back(l);
-            h.as_ref().set(crate::header::flags::DETACHED);
+            let hdr = h.as_ref();
+            hdr.set(crate::header::flags::DETACHED);
+            // A member of a garbage set taken out by a finalizer: it now
+            // belongs to no analysis.
+            hdr.clear(crate::header::flags::COLLECTING);
         }
     }
 
