@@ -86,6 +86,13 @@ pub struct CallbackInfo {
 
 slotmap::new_key_type! {
     /// Identifies a callback registered with [`add_callback`].
+    ///
+    /// ```
+    /// let id = gc_core::gc::add_callback(|_, _| {});
+    /// let copy = id;
+    /// assert_eq!(id, copy);
+    /// assert!(gc_core::gc::remove_callback(id));
+    /// ```
     pub struct CallbackId;
 }
 

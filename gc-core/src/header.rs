@@ -279,6 +279,15 @@ pub(crate) unsafe fn write_slice_len(h: NonNull<Header>, tracked: bool, len: usi
 /// and `str`. Sealed; it exists so that `Weak::upgrade` and
 /// `GcAny::downcast` can rebuild a (possibly fat) pointer from the collector's
 /// thin object pointer.
+///
+/// ```
+/// use gc_core::{Gc, GcPointee};
+/// fn erase_and_back<T: ?Sized + GcPointee>(g: Gc<T>) -> Gc<T> {
+///     Gc::into_any(g).downcast::<T>().ok().unwrap()
+/// }
+/// assert_eq!(&*erase_and_back(Gc::<str>::from("s")), "s");
+/// assert_eq!(*erase_and_back(Gc::new(1_u8)), 1);
+/// ```
 pub trait GcPointee: sealed::Pointee + Trace {}
 
 impl<T: ?Sized + sealed::Pointee + Trace> GcPointee for T {}

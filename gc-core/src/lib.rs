@@ -46,10 +46,23 @@
 //! - **Deep structures are fine**: dropping a 10-million-long chain does not
 //!   overflow the stack, and the collector never recurses through user data.
 //!
+//! - **Finding leaks**: [`gc::set_debug`] flags (`STATS`, `COLLECTABLE`,
+//!   `UNCOLLECTABLE`, `SAVEALL`), [`gc::objects`], [`gc::referrers`],
+//!   [`gc::referents`], [`gc::census`] with diffs, [`gc::write_dot`] and
+//!   [`gc::track_allocations`] do what Python's `gc`, objgraph and
+//!   tracemalloc do.
+//! - **Memory** comes from a per-thread pooled allocator (size classes of 16
+//!   to 512 bytes in pools and arenas, like pymalloc); [`gc::heap_stats`]
+//!   shows it. Strings repeated a lot can be shared with [`intern`].
+//!
+//! The invariants the implementation relies on, and what a hand-written
+//! `unsafe impl Trace` must uphold, are in `SAFETY.md` at the repository root.
+//!
 //! Module map: `pointer` (`Gc`), `weak` (`Weak`), `any` (`GcAny`), `trace`
 //! (`Trace`, `Finalize`, `Tracer`), `header` (object layout), `heap` (the
 //! per-thread heap), `lifecycle` (what happens at count zero), `collector`
-//! (the cycle collector), `gc` (the control module), `intern`.
+//! (the cycle collector), `gc` (the control module), `intern`, `debug`
+//! (leak-hunting tools).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]

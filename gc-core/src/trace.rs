@@ -158,6 +158,21 @@ pub trait Finalize {
 
 /// Receives the edges a [`Trace`] impl reports. Only the collector creates
 /// one; impls pass it on to their fields' `trace`.
+///
+/// ```
+/// use gc_core::{Finalize, Gc, Trace, Tracer};
+///
+/// struct Wrapper(Vec<Gc<u8>>);
+/// impl Finalize for Wrapper {}
+/// // SAFETY: forwards to the one field, which owns the edges.
+/// unsafe impl Trace for Wrapper {
+///     fn trace(&self, tracer: &mut Tracer) {
+///         self.0.trace(tracer)
+///     }
+/// }
+/// let w = Gc::into_any(Gc::new(Wrapper(vec![Gc::new(1), Gc::new(2)])));
+/// assert_eq!(gc_core::gc::referents(&w).len(), 2);
+/// ```
 pub struct Tracer {
     pub(crate) kind: TraceKind,
 }
