@@ -49,8 +49,9 @@ use syn::{
 /// ```
 ///
 /// - Every type parameter gets a `::gc_core::Trace` bound (even one used only
-///   in skipped fields); lifetime and const parameters and the `where` clause
-///   are kept as written.
+///   in skipped fields) and every lifetime parameter a `'static` bound (as
+///   `Trace: 'static` demands); const parameters and the `where` clause are
+///   kept as written.
 /// - `needs_tracking` / `needs_tracking_shallow` are the OR of the same
 ///   question over the traced field types (of all variants for an enum), and
 ///   `false` when nothing is traced.
@@ -188,6 +189,15 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
     let mut bounded = input.generics.clone();
     for param in bounded.type_params_mut() {
         param.bounds.push(parse_quote!(::gc_core::Trace));
+    }
+    // `Trace: 'static`: a lifetime parameter can only be `'static` here, so a
+    // type like `View<'a>` is `Trace` for `View<'static>` only.
+    let lifetimes: Vec<syn::Lifetime> = bounded.lifetimes().map(|l| l.lifetime.clone()).collect();
+    for lifetime in lifetimes {
+        bounded
+            .make_where_clause()
+            .predicates
+            .push(parse_quote!(#lifetime: 'static));
     }
     let (impl_generics, ty_generics, where_clause) = bounded.split_for_impl();
     let (plain_impl_generics, _, plain_where_clause) = input.generics.split_for_impl();
