@@ -32,16 +32,18 @@ const MAX_DEPTH: usize = 8;
 pub(crate) unsafe fn release(h: NonNull<Header>) {
     // SAFETY: the allocation is still live (caller).
     let hdr = unsafe { h.as_ref() };
+    if hdr.has(flags::DEAD) && !hdr.has(flags::ORPHAN) {
+        // Being torn down by the collector, which frees it.
+        return;
+    }
     let Some(heap) = heap::current() else {
         // The thread's heap is gone: leak rather than run code against it.
         return;
     };
     if hdr.has(flags::DEAD) {
-        if hdr.has(flags::ORPHAN) {
-            // SAFETY: an orphan's value was dropped by the collector and the
-            // last handle just went.
-            unsafe { free(heap, h) };
-        }
+        // SAFETY: an orphan's value was dropped by the collector and the
+        // last handle just went.
+        unsafe { free(heap, h) };
         return;
     }
     // SAFETY: the object is alive and its count is zero.

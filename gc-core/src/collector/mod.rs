@@ -427,13 +427,12 @@ fn generation_sizes(heap: &Heap) -> [usize; 4] {
 /// Drop every value of `garbage` while all its allocations stay valid, then
 /// free them. Returns the orphans (still referenced; freed later).
 fn tear_down(heap: &Heap, garbage: &List) -> Vec<NonNull<Header>> {
-    let mut objects: Vec<NonNull<Header>> = Vec::new();
-    while let Some(l) = garbage.first() {
-        // SAFETY: live garbage object; it leaves every list for good.
-        let h = unsafe {
-            crate::list::unlink(l);
-            header_of(l)
-        };
+    // The list stays as it is until the last pass: user code in the drops
+    // below cannot unlink a `DEAD` object (`release` ignores it, and
+    // `get_mut`/`try_unwrap` panic on it).
+    for l in garbage.iter() {
+        // SAFETY: live garbage objects.
+        let h = unsafe { header_of(l) };
         // SAFETY: as above.
         let hdr = unsafe { h.as_ref() };
         hdr.clear(flags::COLLECTING);
@@ -442,35 +441,52 @@ fn tear_down(heap: &Heap, garbage: &List) -> Vec<NonNull<Header>> {
         if hdr.has(flags::HAS_WEAK) {
             crate::weak::clear(heap, h);
         }
-        objects.push(h);
     }
-    for &h in &objects {
+    for l in garbage.iter() {
+        // SAFETY: live garbage object.
+        let h = unsafe { header_of(l) };
+        // SAFETY: as above.
+        let vt = unsafe { h.as_ref() }.vtable();
+        if !vt.needs_drop {
+            continue;
+        }
         // SAFETY: each value is dropped exactly once, while every allocation
         // of the set is still valid; `DEAD` makes any access through a `Gc`
         // panic instead of reading a dropped value.
-        let result = catch_unwind(AssertUnwindSafe(|| unsafe {
-            (h.as_ref().vtable().drop_value)(h)
-        }));
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { (vt.drop_value)(h) }));
         if let Err(payload) = result {
-            // SAFETY: the allocation is still valid.
-            let name = (unsafe { h.as_ref() }.vtable().type_name)();
-            crate::report::panic_in("drop", name, payload);
+            crate::report::panic_in("drop", (vt.type_name)(), payload);
         }
     }
     let mut orphans = Vec::new();
-    for &h in &objects {
+    let end = garbage.head_ptr();
+    let mut cur = garbage.first();
+    while let Some(l) = cur {
+        // SAFETY: `l` is still allocated; read the link before freeing it.
+        let next = unsafe { l.as_ref() }.next.get();
+        cur = if next == end {
+            None
+        } else {
+            NonNull::new(next)
+        };
         heap.note_untracked();
         // SAFETY: values are dropped; the allocation is valid until freed.
+        let h = unsafe { header_of(l) };
+        // SAFETY: as above.
         let hdr = unsafe { h.as_ref() };
         if hdr.strong.get() == 0 {
             // SAFETY: no handle to it is left.
             unsafe { lifecycle::free(heap, h) };
         } else {
-            // A `Drop` impl kept a handle: free when that handle goes.
+            // A `Drop` impl kept a handle: freed when that handle goes. It
+            // belongs to no list any more.
+            // SAFETY: valid links memory.
+            unsafe { crate::list::init_unlinked(l) };
             hdr.set(flags::ORPHAN);
             orphans.push(h);
         }
     }
+    garbage.init();
     orphans
 }
 
