@@ -42,8 +42,11 @@ pub(crate) unsafe fn release(h: NonNull<Header>) {
     };
     if hdr.has(flags::DEAD) {
         // SAFETY: an orphan's value was dropped by the collector and the
-        // last handle just went.
-        unsafe { free(heap, h) };
+        // last handle just went; it is in an orphan list (real links).
+        unsafe {
+            list::unlink(links_of(h));
+            free(heap, h);
+        }
         return;
     }
     // SAFETY: the object is alive and its count is zero.

@@ -155,10 +155,20 @@ impl Drop for AbortOnPanic {
     }
 }
 
-/// Phases 1–4 on `work`: afterwards `work` is empty, reachable objects are in
-/// `reachable` (flag cleared) and unreachable ones in `unreachable` (flag
-/// `COLLECTING` set). Returns the number of reachable objects.
-fn find_unreachable(work: &List, reachable: &List, unreachable: &List) -> usize {
+/// What [`find_unreachable`] found.
+struct Analysis {
+    reachable: usize,
+    unreachable: usize,
+    /// Some unreachable object still has a finalizer to run.
+    finalizable: bool,
+}
+
+/// Phases 1–4 on `work`. Afterwards `work` holds the reachable objects (flag
+/// cleared, in their original order) and `unreachable` the others, which are
+/// prepared for teardown: weak references cleared and flagged `DEAD` (and
+/// still `COLLECTING`). A caller that runs finalizers first must revive them
+/// (clear `DEAD`).
+fn find_unreachable(heap: &Heap, work: &List, unreachable: &List) -> Analysis {
     let guard = AbortOnPanic;
     // 1. update refs
     for l in work.iter() {
@@ -176,57 +186,83 @@ fn find_unreachable(work: &List, reachable: &List, unreachable: &List) -> usize 
         unsafe { trace_object(header_of(l), &mut tracer) };
     }
     // 3. mark from the externally referenced objects
-    let mut tracer = Tracer::new(TraceKind::Mark(MarkStack::new()));
+    let mut stack = MarkStack::new();
     for l in work.iter() {
         // SAFETY: live work-list object.
-        let h = unsafe { header_of(l) };
-        // SAFETY: as above.
-        let hdr = unsafe { h.as_ref() };
+        let hdr = unsafe { header_of(l).as_ref() };
         // SAFETY: as above.
         if !hdr.has(flags::COLLECTING) || scratch(unsafe { l.as_ref() }) == 0 {
             continue;
         }
         hdr.clear(flags::COLLECTING);
-        let TraceKind::Mark(stack) = &mut tracer.kind else {
-            unreachable!()
-        };
         // SAFETY: just marked.
         unsafe { stack.push(l) };
-        loop {
-            let TraceKind::Mark(stack) = &mut tracer.kind else {
-                unreachable!()
-            };
-            let Some(top) = stack.pop() else { break };
-            // SAFETY: live object with intact value.
-            unsafe { trace_object(header_of(top), &mut tracer) };
-        }
+        stack = mark_from(stack);
     }
-    // 4. partition, rebuilding real `prev` pointers
-    let mut n_reachable = 0;
-    let mut cur = work.first();
+    // 4. partition: reachable objects stay in `work` (their `prev` restored),
+    //    the others move to `unreachable` and are prepared for teardown.
+    let mut out = Analysis {
+        reachable: 0,
+        unreachable: 0,
+        finalizable: false,
+    };
     let end = work.head_ptr();
-    while let Some(l) = cur {
-        // SAFETY: `next` pointers are intact; read before relinking.
+    let mut last_kept = end;
+    // SAFETY: the sentinel's `next` is intact.
+    let mut cur = unsafe { (*end).next.get() };
+    while cur != end {
+        // SAFETY: `cur` is a work-list object; its `next` is intact.
+        let l = unsafe { NonNull::new_unchecked(cur) };
+        // SAFETY: as above; read before relinking.
         let next = unsafe { l.as_ref() }.next.get();
-        cur = if next == end {
-            None
+        // SAFETY: as above.
+        let h = unsafe { header_of(l) };
+        // SAFETY: as above.
+        let hdr = unsafe { h.as_ref() };
+        if hdr.has(flags::COLLECTING) {
+            out.unreachable += 1;
+            out.finalizable |= hdr.vtable().has_finalizer && !hdr.has(flags::FINALIZED);
+            if hdr.has(flags::HAS_WEAK) {
+                crate::weak::clear(heap, h);
+            }
+            hdr.set(flags::DEAD);
+            // SAFETY: `l` leaves `work`: its predecessor is relinked below.
+            unsafe { unreachable.push_back(l) };
         } else {
-            NonNull::new(next)
-        };
-        // SAFETY: live work-list object.
-        let unreachable_obj = unsafe { header_of(l).as_ref() }.has(flags::COLLECTING);
-        let dest = if unreachable_obj {
-            unreachable
-        } else {
-            n_reachable += 1;
-            reachable
-        };
-        // SAFETY: `l` leaves `work`, which is reset below.
-        unsafe { dest.push_back(l) };
+            out.reachable += 1;
+            // SAFETY: `last_kept` is the sentinel or a kept object.
+            unsafe {
+                l.as_ref().prev.set(last_kept);
+                (*last_kept).next.set(cur);
+            }
+            last_kept = cur;
+        }
+        cur = next;
     }
-    work.init();
+    // SAFETY: `last_kept` is the sentinel or the last kept object.
+    unsafe { (*last_kept).next.set(end) };
+    // SAFETY: the sentinel.
+    unsafe { (*end).prev.set(last_kept) };
     core::mem::forget(guard);
-    n_reachable
+    out
+}
+
+/// Trace everything on `stack` and what it reaches (phase 3).
+#[inline]
+fn mark_from(stack: MarkStack) -> MarkStack {
+    let mut tracer = Tracer::new(TraceKind::Mark(stack));
+    loop {
+        let TraceKind::Mark(stack) = &mut tracer.kind else {
+            unreachable!("the tracer was made for marking")
+        };
+        let Some(top) = stack.pop() else { break };
+        // SAFETY: marked objects are live, with intact values.
+        unsafe { trace_object(header_of(top), &mut tracer) };
+    }
+    match tracer.kind {
+        TraceKind::Mark(stack) => stack,
+        _ => unreachable!("the tracer was made for marking"),
+    }
 }
 
 /// Collect generation `generation` (younger ones merged in). Returns the
@@ -263,24 +299,22 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
     for g in &heap.gens[..=generation] {
         work.append(g);
     }
-    let reachable = List::new_uninit();
-    reachable.init();
     let unreachable = List::new_uninit();
     unreachable.init();
-    let survivors = find_unreachable(&work, &reachable, &unreachable);
+    let analysis = find_unreachable(heap, &work, &unreachable);
 
     // Survivors age by one generation.
     let older = (generation + 1).min(GENERATIONS - 1);
     if generation == GENERATIONS - 2 {
         let p = &heap.long_lived_pending;
-        p.set(p.get() + survivors);
+        p.set(p.get() + analysis.reachable);
     } else if generation == GENERATIONS - 1 {
         heap.long_lived_pending.set(0);
-        heap.long_lived_total.set(survivors);
+        heap.long_lived_total.set(analysis.reachable);
     }
-    heap.gens[older].append(&reachable);
+    heap.gens[older].append(&work);
 
-    let found = unreachable.len();
+    let found = analysis.unreachable;
     if debug.contains(DebugFlags::COLLECTABLE) {
         for l in unreachable.iter() {
             // SAFETY: live garbage objects.
@@ -290,7 +324,7 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
             );
         }
     }
-    let orphans = handle_garbage(heap, &unreachable, older, debug);
+    let orphans = handle_garbage(heap, &unreachable, older, analysis.finalizable, debug);
     if let Some((sizes, start)) = stats_start {
         debug::output_to(
             heap,
@@ -323,73 +357,84 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
     found
 }
 
-/// Weak clearing, finalization, resurrection check and teardown of the
-/// objects in `unreachable` (all flagged `COLLECTING`). Resurrected objects go
-/// to generation `older`. Returns the number of orphans (torn down, but still
+/// Finalization, resurrection check and teardown of the objects in
+/// `unreachable` (prepared by [`find_unreachable`]). Resurrected objects go to
+/// generation `older`. Returns the number of orphans (torn down, but still
 /// referenced by a handle a `Drop` impl kept).
-fn handle_garbage(heap: &Heap, unreachable: &List, older: usize, debug: DebugFlags) -> usize {
+fn handle_garbage(
+    heap: &Heap,
+    unreachable: &List,
+    older: usize,
+    finalizable: bool,
+    debug: DebugFlags,
+) -> usize {
     if unreachable.is_empty() {
         return 0;
     }
-    // (1) No weak reference may reach garbage from now on.
-    let mut finalizable = false;
-    for l in unreachable.iter() {
-        // SAFETY: live garbage objects.
-        let h = unsafe { header_of(l) };
-        // SAFETY: as above.
-        let hdr = unsafe { h.as_ref() };
-        if hdr.has(flags::HAS_WEAK) {
-            crate::weak::clear(heap, h);
+    if finalizable || debug.contains(DebugFlags::SAVEALL) {
+        // Finalizers and `gc::garbage()` see intact objects.
+        for l in unreachable.iter() {
+            // SAFETY: live garbage objects.
+            unsafe { header_of(l).as_ref() }.clear(flags::DEAD);
         }
-        finalizable |= hdr.vtable().has_finalizer && !hdr.has(flags::FINALIZED);
     }
-    // (2) Finalizers, each once in the object's life, on intact objects.
     if finalizable {
-        let done = List::new_uninit();
-        done.init();
-        while let Some(l) = unreachable.first() {
-            // SAFETY: live garbage object; moving it between our lists.
-            unsafe {
-                crate::list::unlink(l);
-                done.push_back(l);
-            }
-            // SAFETY: live garbage object.
-            let h = unsafe { header_of(l) };
-            // SAFETY: as above.
-            let hdr = unsafe { h.as_ref() };
-            if hdr.vtable().has_finalizer && !hdr.has(flags::FINALIZED) {
-                hdr.set(flags::FINALIZED);
-                // Hold a count so the finalizer cannot free its own object.
-                hdr.inc_strong();
-                // SAFETY: the value is intact.
-                unsafe { lifecycle::run_finalizer(h) };
-                // SAFETY: gives back the count taken above; if it was the
-                // last one the object is destroyed like any other.
-                drop(unsafe { crate::GcAny::from_header(h) });
-            }
-        }
-        unreachable.append(&done);
-        // (3) Finalizers may have resurrected some: analyse again.
+        run_finalizers(unreachable);
+        // Finalizers may have resurrected some: analyse again. (Weak
+        // references made meanwhile are cleared by this analysis too.)
         let work = List::new_uninit();
         work.init();
         work.append(unreachable);
-        let resurrected = List::new_uninit();
-        resurrected.init();
-        find_unreachable(&work, &resurrected, unreachable);
-        heap.gens[older].append(&resurrected);
+        find_unreachable(heap, &work, unreachable);
+        heap.gens[older].append(&work);
     }
-    // (4) Tear down what is still garbage, or keep it for inspection.
     if debug.contains(DebugFlags::SAVEALL) {
         save_all(heap, unreachable, older);
         return 0;
     }
-    let orphans = tear_down(heap, unreachable);
+    let orphans = List::new_uninit();
+    orphans.init();
+    let n = tear_down(heap, unreachable, &orphans);
     if debug.contains(DebugFlags::UNCOLLECTABLE) {
-        for &h in &orphans {
-            debug::output_to(heap, &format!("gc: uncollectable {}", describe(h)));
+        for l in orphans.iter() {
+            // SAFETY: orphans are allocated until their last handle goes,
+            // which no user code can do while this loop runs.
+            let line = format!("gc: uncollectable {}", describe(unsafe { header_of(l) }));
+            debug::output_to(heap, &line);
         }
     }
-    orphans.len()
+    heap.orphans.append(&orphans);
+    n
+}
+
+/// Run each garbage object's finalizer once in its life, on an intact
+/// object. The finalizers are user code: they may drop, free or resurrect
+/// any garbage object; the loop only ever takes the first object left.
+fn run_finalizers(unreachable: &List) {
+    let done = List::new_uninit();
+    done.init();
+    while let Some(l) = unreachable.first() {
+        // SAFETY: live garbage object; moving it between our lists.
+        unsafe {
+            crate::list::unlink(l);
+            done.push_back(l);
+        }
+        // SAFETY: live garbage object.
+        let h = unsafe { header_of(l) };
+        // SAFETY: as above.
+        let hdr = unsafe { h.as_ref() };
+        if hdr.vtable().has_finalizer && !hdr.has(flags::FINALIZED) {
+            hdr.set(flags::FINALIZED);
+            // Hold a count so the finalizer cannot free its own object.
+            hdr.inc_strong();
+            // SAFETY: the value is intact.
+            unsafe { lifecycle::run_finalizer(h) };
+            // SAFETY: gives back the count taken above; if it was the
+            // last one the object is destroyed like any other.
+            drop(unsafe { crate::GcAny::from_header(h) });
+        }
+    }
+    unreachable.append(&done);
 }
 
 /// `SAVEALL`: garbage goes to `gc::garbage()` (strong handles) and ages into
@@ -400,7 +445,8 @@ fn save_all(heap: &Heap, garbage: &List, older: usize) {
         // SAFETY: live garbage objects; the handle takes a new count.
         let h = unsafe { header_of(l) };
         // SAFETY: as above.
-        unsafe { h.as_ref() }.clear(flags::COLLECTING);
+        let hdr = unsafe { h.as_ref() };
+        hdr.clear(flags::COLLECTING | flags::DEAD);
         // SAFETY: as above.
         saved.push(unsafe { crate::GcAny::new_ref(h) });
     }
@@ -424,70 +470,58 @@ fn generation_sizes(heap: &Heap) -> [usize; 4] {
     ]
 }
 
-/// Drop every value of `garbage` while all its allocations stay valid, then
-/// free them. Returns the orphans (still referenced; freed later).
-fn tear_down(heap: &Heap, garbage: &List) -> Vec<NonNull<Header>> {
-    // The list stays as it is until the last pass: user code in the drops
-    // below cannot unlink a `DEAD` object (`release` ignores it, and
-    // `get_mut`/`try_unwrap` panic on it).
-    for l in garbage.iter() {
-        // SAFETY: live garbage objects.
-        let h = unsafe { header_of(l) };
-        // SAFETY: as above.
-        let hdr = unsafe { h.as_ref() };
-        hdr.clear(flags::COLLECTING);
-        hdr.set(flags::DEAD);
-        // Weak references made by finalizers must not reach it either.
-        if hdr.has(flags::HAS_WEAK) {
-            crate::weak::clear(heap, h);
-        }
-    }
-    for l in garbage.iter() {
-        // SAFETY: live garbage object.
-        let h = unsafe { header_of(l) };
-        // SAFETY: as above.
-        let vt = unsafe { h.as_ref() }.vtable();
-        if !vt.needs_drop {
-            continue;
-        }
-        // SAFETY: each value is dropped exactly once, while every allocation
-        // of the set is still valid; `DEAD` makes any access through a `Gc`
-        // panic instead of reading a dropped value.
-        let result = catch_unwind(AssertUnwindSafe(|| unsafe { (vt.drop_value)(h) }));
-        if let Err(payload) = result {
-            crate::report::panic_in("drop", (vt.type_name)(), payload);
-        }
-    }
-    let mut orphans = Vec::new();
+/// Drop every value of `garbage` (all flagged `DEAD`) and free each object
+/// as soon as nothing refers to it any more: after its own value is dropped
+/// it is an `ORPHAN`, and whichever comes last — the end of its drop, or the
+/// drop of another member's value that referred to it — frees it. So every
+/// allocation of the set stays valid while anything can still reach it.
+/// Objects still referenced afterwards (a `Drop` impl kept a handle) end up
+/// in `orphans`. Returns their number.
+fn tear_down(heap: &Heap, garbage: &List, orphans: &List) -> usize {
+    // Walking forward stays valid: an object is freed early only once it is
+    // an orphan, i.e. behind the walk; objects ahead are not orphans yet, and
+    // user code in the drops cannot unlink a `DEAD` object (`release` ignores
+    // it, `get_mut`/`try_unwrap` panic on it).
     let end = garbage.head_ptr();
     let mut cur = garbage.first();
     while let Some(l) = cur {
-        // SAFETY: `l` is still allocated; read the link before freeing it.
+        // SAFETY: `l` is ahead of the walk, so still allocated.
         let next = unsafe { l.as_ref() }.next.get();
         cur = if next == end {
             None
         } else {
             NonNull::new(next)
         };
-        heap.note_untracked();
-        // SAFETY: values are dropped; the allocation is valid until freed.
+        // SAFETY: as above.
         let h = unsafe { header_of(l) };
         // SAFETY: as above.
         let hdr = unsafe { h.as_ref() };
+        let vt = hdr.vtable();
+        hdr.clear(flags::COLLECTING);
+        if vt.needs_drop {
+            // SAFETY: each value is dropped exactly once, while every
+            // object that can reach it is still allocated; `DEAD` makes any
+            // access through a `Gc` panic instead of reading a dropped value.
+            let result = catch_unwind(AssertUnwindSafe(|| unsafe { (vt.drop_value)(h) }));
+            if let Err(payload) = result {
+                crate::report::panic_in("drop", (vt.type_name)(), payload);
+            }
+        }
+        hdr.set(flags::ORPHAN);
+        heap.note_untracked();
         if hdr.strong.get() == 0 {
-            // SAFETY: no handle to it is left.
+            // SAFETY: value dropped and no handle left.
             unsafe { lifecycle::free(heap, h) };
         } else {
-            // A `Drop` impl kept a handle: freed when that handle goes. It
-            // belongs to no list any more.
-            // SAFETY: valid links memory.
-            unsafe { crate::list::init_unlinked(l) };
-            hdr.set(flags::ORPHAN);
-            orphans.push(h);
+            // Referenced by a member ahead (freed when that one's value is
+            // dropped) or by a handle a `Drop` impl kept.
+            // SAFETY: `l` leaves `garbage` for good; its old neighbours are
+            // never read again.
+            unsafe { orphans.push_back(l) };
         }
     }
     garbage.init();
-    orphans
+    orphans.len()
 }
 
 /// An allocation passed the gen-0 threshold: collect the oldest generation

@@ -41,6 +41,9 @@ pub(crate) struct Heap {
     /// Tracked objects handed out by `Gc::get_mut` (flag `DETACHED`); never
     /// scanned until an edge to them is seen.
     pub(crate) detached: List,
+    /// Torn-down objects a handle still refers to (`DEAD | ORPHAN`); each is
+    /// freed when its last handle goes.
+    pub(crate) orphans: List,
     /// CPython's `get_count`: tracked allocations minus frees since the last
     /// gen-0 collection, then collections of gen 0 / gen 1 since the last
     /// collection of gen 1 / gen 2.
@@ -121,6 +124,7 @@ fn create() -> Option<&'static Heap> {
     }
     heap.permanent.init();
     heap.detached.init();
+    heap.orphans.init();
     heap.update_trigger();
     HEAP.with(|h| h.set(raw));
     Some(heap)
@@ -163,6 +167,7 @@ impl Heap {
             gens: [List::new_uninit(), List::new_uninit(), List::new_uninit()],
             permanent: List::new_uninit(),
             detached: List::new_uninit(),
+            orphans: List::new_uninit(),
             counts: Default::default(),
             thresholds: DEFAULT_THRESHOLDS.map(Cell::new),
             enabled: Cell::new(true),
