@@ -24,3 +24,5 @@ impl Counter {
         self.0.get()
     }
 }
+
+pub mod bench_support;
