@@ -497,6 +497,27 @@ pub fn referrers(to: &GcAny) -> Vec<GcAny> {
     })
 }
 
+/// Return every empty arena to the system allocator now, like `malloc_trim`.
+/// Returns how many were returned.
+///
+/// Normally an arena whose objects are all freed is kept for reuse and
+/// returned by the first full collection that finds it unused for a second,
+/// so that freeing a big structure and building another costs no page
+/// faults; call this after freeing a lot of memory that will not be needed
+/// again soon.
+///
+/// ```
+/// use gc_core::{gc, Gc};
+/// let big: Vec<_> = (0..100_000).map(Gc::new).collect();
+/// drop(big);
+/// assert!(gc::heap_stats().arenas_empty > 0);
+/// assert!(gc::trim_heap() > 0);
+/// assert_eq!(gc::heap_stats().arenas_empty, 0);
+/// ```
+pub fn trim_heap() -> usize {
+    with_heap(0, |h| h.pool.trim(None))
+}
+
 /// A snapshot of the calling thread's heap memory: arenas, pools and
 /// blocks per size class, large objects (see [`HeapStats`]).
 ///

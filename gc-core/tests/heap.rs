@@ -31,11 +31,44 @@ fn arenas_go_back_after_a_large_structure_is_freed() {
     drop(v);
     let after = gc::heap_stats();
     assert_eq!(used_blocks(&after), used_blocks(&base));
-    assert!(after.arenas_freed > base.arenas_freed);
+    // The empty arenas are kept for reuse for a while...
     assert!(
-        after.arenas_live <= base.arenas_live + 1,
-        "at most one empty arena is kept: {after}"
+        after.arenas_empty + 1 >= full.arenas_live - base.arenas_live,
+        "{after}"
     );
+    // ...and go back to the system on request.
+    let trimmed = gc::trim_heap();
+    assert_eq!(trimmed, after.arenas_empty);
+    let trimmed_stats = gc::heap_stats();
+    assert_eq!(trimmed_stats.arenas_empty, 0);
+    assert_eq!(trimmed_stats.arenas_freed, after.arenas_freed + trimmed);
+    assert!(
+        trimmed_stats.arenas_live <= base.arenas_live + 1,
+        "at most the arena of a kept empty pool remains: {trimmed_stats}"
+    );
+}
+
+#[test]
+fn empty_arenas_are_reused_then_decay_at_a_full_collection() {
+    let n = scaled(300_000);
+    let v: Vec<Gc<u64>> = (0..n as u64).map(Gc::new).collect();
+    let full = gc::heap_stats();
+    drop(v);
+    // Building the same structure again takes no new arena.
+    let v: Vec<Gc<u64>> = (0..n as u64).map(Gc::new).collect();
+    let again = gc::heap_stats();
+    assert_eq!(again.arenas_allocated, full.arenas_allocated, "{again}");
+    drop(v);
+    let empty = gc::heap_stats().arenas_empty;
+    assert!(empty > 0);
+    // A full collection right away keeps them; one after the decay returns them.
+    gc::collect();
+    assert_eq!(gc::heap_stats().arenas_empty, empty);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    gc::collect();
+    let decayed = gc::heap_stats();
+    assert_eq!(decayed.arenas_empty, 0, "{decayed}");
+    assert_eq!(decayed.arenas_freed, full.arenas_freed + empty);
 }
 
 #[test]

@@ -346,6 +346,9 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
         stats[generation].collected += found;
         stats[generation].uncollectable += orphans;
     }
+    if generation == GENERATIONS - 1 {
+        heap.pool.trim(Some(crate::heap::pool::ARENA_DECAY));
+    }
     info.collected = found;
     info.uncollectable = orphans;
     crate::gc::run_callbacks(heap, Phase::Stop, &info);

@@ -5,9 +5,13 @@
 //! single *size class* (16, 32, …, 512 bytes); its header sits at the start of
 //! the pool, so the pool of a block is found by masking the block's address.
 //! Allocation pops the pool's free list or bumps into never-used space; freeing
-//! pushes the block back. A pool that becomes empty returns to its arena, and
-//! an arena whose pools are all empty returns to the system (one empty arena
-//! is kept, as CPython does, so an allocate/free loop does not thrash).
+//! pushes the block back. A pool that becomes empty returns to its arena
+//! (except the last pool of its class, kept so that an allocate/free loop does
+//! not re-initialise it). An arena whose pools are all empty is kept for
+//! reuse and returned to the system by the first full collection that finds
+//! it unused for [`ARENA_DECAY`] (or at once by `gc::trim_heap`): freeing a
+//! big structure and building another one then costs no page faults, while an
+//! idle heap still shrinks (the decay idea of jemalloc and mimalloc).
 //!
 //! Invariants:
 //! - `used_pools[c]` lists exactly the pools of class `c` that are neither
@@ -24,6 +28,7 @@
 use core::alloc::Layout;
 use core::cell::Cell;
 use core::ptr::{self, NonNull};
+use std::time::{Duration, Instant};
 
 /// Largest block size served from pools.
 pub(crate) const MAX_SMALL: usize = 512;
@@ -41,6 +46,8 @@ pub(crate) const POOL_SIZE: usize = 2048;
 #[cfg(miri)]
 pub(crate) const POOLS_PER_ARENA: usize = 4;
 pub(crate) const ARENA_SIZE: usize = POOL_SIZE * POOLS_PER_ARENA;
+/// How long an empty arena is kept before a full collection returns it.
+pub(crate) const ARENA_DECAY: Duration = Duration::from_secs(1);
 
 /// Whether an allocation of `layout` is served from pools.
 #[inline]
@@ -98,6 +105,8 @@ struct Arena {
     prev: Cell<*mut Arena>,
     next: Cell<*mut Arena>,
     in_usable: Cell<bool>,
+    /// When the arena last became entirely empty (`None` while in use).
+    empty_since: Cell<Option<Instant>>,
 }
 
 /// Counters of system allocations.
@@ -246,6 +255,7 @@ impl PoolAllocator {
             pool
         };
         a.free_pools.set(a.free_pools.get() - 1);
+        a.empty_since.set(None);
         if a.free_pools.get() == 0 {
             self.unlink_usable(arena);
         }
@@ -268,6 +278,7 @@ impl PoolAllocator {
             prev: Cell::new(ptr::null_mut()),
             next: Cell::new(ptr::null_mut()),
             in_usable: Cell::new(false),
+            empty_since: Cell::new(None),
         }));
         self.arenas.borrow_mut().push(arena);
         self.update(|c| c.arenas_allocated += 1);
@@ -309,8 +320,9 @@ impl PoolAllocator {
         }
     }
 
-    /// An empty pool goes back to its arena; an arena left empty goes back
-    /// to the system unless it is the only one with free pools.
+    /// An empty pool goes back to its arena. An arena left empty waits at
+    /// the back of the usable list (pools come from busier arenas first) until
+    /// [`trim`](PoolAllocator::trim) returns it.
     #[cold]
     fn return_pool(&self, pool: *mut PoolHeader) {
         // SAFETY: `pool` is an initialised, now empty pool.
@@ -322,14 +334,48 @@ impl PoolAllocator {
         p.next.set(a.returned.get());
         a.returned.set(pool);
         a.free_pools.set(a.free_pools.get() + 1);
+        if a.free_pools.get() == POOLS_PER_ARENA {
+            a.empty_since.set(Some(Instant::now()));
+            self.unlink_usable(arena);
+        }
         if !a.in_usable.get() {
             self.link_usable(arena);
         }
-        if a.free_pools.get() == POOLS_PER_ARENA
-            && !(self.usable.get() == arena && a.next.get().is_null())
-        {
+    }
+
+    /// Return to the system every empty arena that has been empty for at
+    /// least `min_age` (all of them for `None`). Returns how many.
+    pub(crate) fn trim(&self, min_age: Option<Duration>) -> usize {
+        let now = Instant::now();
+        let idle: Vec<*mut Arena> = self
+            .arenas
+            .borrow()
+            .iter()
+            .copied()
+            .filter(|&arena| {
+                // SAFETY: live arenas.
+                let a = unsafe { &*arena };
+                match (a.empty_since.get(), min_age) {
+                    (Some(_), None) => true,
+                    (Some(since), Some(age)) => now.duration_since(since) >= age,
+                    (None, _) => false,
+                }
+            })
+            .collect();
+        for &arena in &idle {
             self.free_arena(arena);
         }
+        idle.len()
+    }
+
+    /// Empty arenas kept for reuse.
+    pub(crate) fn empty_arenas(&self) -> usize {
+        self.arenas
+            .borrow()
+            .iter()
+            // SAFETY: live arenas.
+            .filter(|&&a| unsafe { &*a }.empty_since.get().is_some())
+            .count()
     }
 
     fn free_arena(&self, arena: *mut Arena) {

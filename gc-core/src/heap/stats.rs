@@ -52,6 +52,9 @@ pub struct HeapStats {
     pub arenas_freed: usize,
     /// Arenas held now.
     pub arenas_live: usize,
+    /// Of those, arenas with no block in use, kept for reuse until a full
+    /// collection finds them unused for a second (or `gc::trim_heap`).
+    pub arenas_empty: usize,
     /// One entry per size class (16, 32, …, 512 bytes).
     pub classes: Vec<SizeClassStats>,
     /// Objects allocated directly from the system allocator.
@@ -81,6 +84,7 @@ impl HeapStats {
             arenas_allocated: c.arenas_allocated,
             arenas_freed: c.arenas_freed,
             arenas_live: c.arenas_allocated - c.arenas_freed,
+            arenas_empty: heap.pool.empty_arenas(),
             classes,
             large_objects: c.large_objects,
             large_bytes: c.large_bytes,
@@ -112,6 +116,7 @@ impl fmt::Display for HeapStats {
         )?;
         writeln!(f, "# arenas reclaimed        = {:>12}", self.arenas_freed)?;
         writeln!(f, "# arenas allocated now    = {:>12}", self.arenas_live)?;
+        writeln!(f, "# arenas empty (kept)     = {:>12}", self.arenas_empty)?;
         writeln!(
             f,
             "{:>12} bytes in {} arenas of {} bytes ({} byte pools)",
