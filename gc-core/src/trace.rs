@@ -269,37 +269,18 @@ unsafe impl Trace for str {
     fn trace(&self, _: &mut Tracer) {}
 }
 
-impl<T: ?Sized> Finalize for PhantomData<T> {
-    #[inline]
-    fn has_finalizer() -> bool {
-        false
-    }
-}
-// SAFETY: `PhantomData` owns nothing.
-unsafe impl<T: ?Sized + 'static> Trace for PhantomData<T> {
-    #[inline]
-    fn trace(&self, _: &mut Tracer) {}
-    #[inline]
-    fn needs_tracking() -> bool {
-        false
-    }
-    #[inline]
-    fn needs_tracking_shallow() -> bool {
-        false
-    }
-}
-
 /// `Trace` for containers that hold their elements inline (no heap pointer):
 /// the element type is asked the same question, which stays finite because a
 /// type cannot contain itself by value.
 macro_rules! inline_container {
-    ($([$($g:ident),*] $t:ty => |$s:ident, $tr:ident| $body:expr, [$($e:ty),*];)*) => {$(
-        impl<$($g),*> Finalize for $t {
+    ($($(#[$doc:meta])* [$($g:ident $(: $b:path)?),*] $t:ty => |$s:ident, $tr:ident| $body:expr, [$($e:ty),*];)*) => {$(
+        impl<$($g $(: $b)?),*> Finalize for $t {
             #[inline]
             fn has_finalizer() -> bool { false }
         }
-        // SAFETY: `$body` visits every element exactly once.
-        unsafe impl<$($g: Trace),*> Trace for $t {
+        $(#[$doc])*
+        // SAFETY: `$body` visits every element at most once.
+        unsafe impl<$($g: Trace $(+ $b)?),*> Trace for $t {
             #[inline]
             fn trace(&self, tracer: &mut Tracer) {
                 let $s = self;
@@ -319,80 +300,14 @@ inline_container! {
     [T, E] Result<T, E> => |s, t| match s { Ok(v) => v.trace(t), Err(e) => e.trace(t) }, [T, E];
     [T] core::cmp::Reverse<T> => |s, t| s.0.trace(t), [T];
     [T] core::num::Wrapping<T> => |s, t| s.0.trace(t), [T];
-}
-
-impl<T: Copy> Finalize for Cell<T> {
-    #[inline]
-    fn has_finalizer() -> bool {
-        false
-    }
-}
-// SAFETY: a `Copy` type cannot own a `Gc` (`Gc` is not `Copy`); the copy is
-// traced anyway in case a manual impl says otherwise.
-unsafe impl<T: Copy + Trace> Trace for Cell<T> {
-    #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
-        self.get().trace(tracer)
-    }
-    #[inline]
-    fn needs_tracking() -> bool {
-        T::needs_tracking()
-    }
-    #[inline]
-    fn needs_tracking_shallow() -> bool {
-        T::needs_tracking_shallow()
-    }
-}
-
-impl<T: ?Sized> Finalize for RefCell<T> {
-    #[inline]
-    fn has_finalizer() -> bool {
-        false
-    }
-}
-/// A `RefCell` that is mutably borrowed while the collector traces it is
-/// skipped: its contents count as externally referenced and survive this
-/// collection (under-reporting is safe; the next collection sees them).
-// SAFETY: traces the contents when they can be read; skipping under-reports.
-unsafe impl<T: Trace> Trace for RefCell<T> {
-    #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
-        if let Ok(v) = self.try_borrow() {
-            v.trace(tracer)
-        }
-    }
-    #[inline]
-    fn needs_tracking() -> bool {
-        T::needs_tracking()
-    }
-    #[inline]
-    fn needs_tracking_shallow() -> bool {
-        T::needs_tracking_shallow()
-    }
-}
-
-impl<T> Finalize for std::cell::OnceCell<T> {
-    #[inline]
-    fn has_finalizer() -> bool {
-        false
-    }
-}
-// SAFETY: visits the value once it is set.
-unsafe impl<T: Trace> Trace for std::cell::OnceCell<T> {
-    #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
-        if let Some(v) = self.get() {
-            v.trace(tracer)
-        }
-    }
-    #[inline]
-    fn needs_tracking() -> bool {
-        T::needs_tracking()
-    }
-    #[inline]
-    fn needs_tracking_shallow() -> bool {
-        T::needs_tracking_shallow()
-    }
+    /// A `Copy` type cannot own a `Gc` (`Gc` is not `Copy`); the copy is
+    /// traced anyway in case a manual impl says otherwise.
+    [T: Copy] Cell<T> => |s, t| s.get().trace(t), [T];
+    /// A `RefCell` that is mutably borrowed while the collector traces it is
+    /// skipped: its contents count as externally referenced and survive this
+    /// collection (under-reporting is safe; the next collection sees them).
+    [T] RefCell<T> => |s, t| if let Ok(v) = s.try_borrow() { v.trace(t) }, [T];
+    [T] std::cell::OnceCell<T> => |s, t| if let Some(v) = s.get() { v.trace(t) }, [T];
 }
 
 impl<T, const N: usize> Finalize for [T; N] {
@@ -520,21 +435,25 @@ unsafe impl<T: ?Sized + Trace> Trace for Box<T> {
     }
 }
 
+/// `Trace` for pointer-like types that report no edge: `PhantomData` (owns
+/// nothing), `Weak` (weak edges are never traced) and `Rc`/`Arc`.
+///
 /// `Rc` and `Arc` are *not* traced through: the count of a `Gc` behind an
 /// `Rc` is shared with owners the collector cannot see, so reporting it as an
 /// edge of one owner could make the collector free an object another owner
 /// still reaches. A `Gc` inside an `Rc` is therefore an external reference:
 /// it keeps its target alive, and a cycle through it is never collected.
-macro_rules! opaque_shared {
-    ($($t:ident),*) => {$(
-        impl<T: ?Sized> Finalize for $t<T> {
+macro_rules! untraced_pointer {
+    ($($(#[$doc:meta])* $t:ident),*) => {$(
+        impl<T: ?Sized> $crate::Finalize for $t<T> {
             #[inline]
             fn has_finalizer() -> bool { false }
         }
+        $(#[$doc])*
         // SAFETY: reports nothing, which is always safe.
-        unsafe impl<T: ?Sized + 'static> Trace for $t<T> {
+        unsafe impl<T: ?Sized + 'static> $crate::Trace for $t<T> {
             #[inline]
-            fn trace(&self, _: &mut Tracer) {}
+            fn trace(&self, _: &mut $crate::Tracer) {}
             #[inline]
             fn needs_tracking() -> bool { false }
             #[inline]
@@ -544,7 +463,8 @@ macro_rules! opaque_shared {
 }
 use std::rc::Rc;
 use std::sync::Arc;
-opaque_shared!(Rc, Arc);
+pub(crate) use untraced_pointer;
+untraced_pointer!(PhantomData, Rc, Arc);
 
 macro_rules! tuple {
     ($($name:ident)+) => {

@@ -23,7 +23,6 @@ use core::ptr::NonNull;
 
 use crate::header::{box_of, flags, GcPointee, Header};
 use crate::heap::{self, Heap};
-use crate::trace::{Finalize, Trace, Tracer};
 use crate::Gc;
 
 /// Shared by all `Weak`s to one object.
@@ -271,23 +270,7 @@ impl<T: ?Sized> fmt::Debug for Weak<T> {
     }
 }
 
-impl<T: ?Sized> Finalize for Weak<T> {
-    fn has_finalizer() -> bool {
-        false
-    }
-}
-
-/// Weak edges are never traced: a `Weak` does not keep its target alive.
-// SAFETY: reports nothing.
-unsafe impl<T: ?Sized + 'static> Trace for Weak<T> {
-    #[inline]
-    fn trace(&self, _: &mut Tracer) {}
-    #[inline]
-    fn needs_tracking() -> bool {
-        false
-    }
-    #[inline]
-    fn needs_tracking_shallow() -> bool {
-        false
-    }
-}
+crate::trace::untraced_pointer!(
+    /// Weak edges are never traced: a `Weak` does not keep its target alive.
+    Weak
+);

@@ -1,0 +1,162 @@
+//! Panics in user code the collector runs: `Drop` of a field during
+//! teardown, `Trace::trace` (aborts, by design), and collections that start
+//! while user code holds `RefCell` borrows.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use gc_core::{gc, Finalize, Gc, Trace, Tracer};
+
+/// A field whose `Drop` panics, counting how many times it ran.
+struct Grenade(Rc<Cell<usize>>);
+
+impl Drop for Grenade {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+        panic!("grenade went off during teardown");
+    }
+}
+
+#[derive(Trace, Finalize)]
+struct Node {
+    next: RefCell<Option<Gc<Node>>>,
+    #[gc(skip)]
+    grenade: Option<Grenade>,
+    #[gc(skip)]
+    dropped: DropFlag,
+}
+
+struct DropFlag(Rc<Cell<usize>>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+#[test]
+fn a_panicking_field_drop_during_teardown_is_contained() {
+    gc::collect();
+    let exploded = Rc::new(Cell::new(0));
+    let dropped = Rc::new(Cell::new(0));
+    let ring: Vec<Gc<Node>> = (0..4)
+        .map(|i| {
+            Gc::new(Node {
+                next: RefCell::new(None),
+                grenade: (i % 2 == 0).then(|| Grenade(exploded.clone())),
+                dropped: DropFlag(dropped.clone()),
+            })
+        })
+        .collect();
+    for i in 0..4 {
+        *ring[i].next.borrow_mut() = Some(ring[(i + 1) % 4].clone());
+    }
+    let weak = Gc::downgrade(&ring[1]);
+    drop(ring);
+    assert_eq!(gc::collect(), 4);
+    assert_eq!(exploded.get(), 2, "both grenades went off");
+    // The panicking drops still dropped their other fields (unwinding), and
+    // the other values were dropped too.
+    assert_eq!(dropped.get(), 4);
+    assert!(weak.upgrade().is_none());
+    // The heap is consistent: everything was freed, later collections work.
+    assert!(gc::objects(None).is_empty());
+    assert_eq!(gc::collect(), 0);
+}
+
+#[test]
+fn collections_while_a_refcell_is_mutably_borrowed() {
+    gc::collect();
+    gc::set_threshold(10, 1, 1);
+    let dropped = Rc::new(Cell::new(0));
+    let a = Gc::new(Node {
+        next: RefCell::new(None),
+        grenade: None,
+        dropped: DropFlag(dropped.clone()),
+    });
+    let b = Gc::new(Node {
+        next: RefCell::new(Some(a.clone())),
+        grenade: None,
+        dropped: DropFlag(dropped.clone()),
+    });
+    *a.next.borrow_mut() = Some(b.clone());
+    let wb = Gc::downgrade(&b);
+    drop(b);
+    {
+        let mut borrow = a.next.borrow_mut();
+        // Automatic collections run while the borrow is alive: `a`'s edge
+        // cannot be read, so `b` looks externally referenced and survives.
+        for _ in 0..200 {
+            let _young = Gc::new(Node {
+                next: RefCell::new(None),
+                grenade: None,
+                dropped: DropFlag(Rc::new(Cell::new(0))),
+            });
+        }
+        assert!(gc::stats().iter().map(|s| s.collections).sum::<usize>() > 0);
+        assert!(wb.upgrade().is_some());
+        assert_eq!(dropped.get(), 0);
+        // The borrow is still usable.
+        assert!(borrow.is_some());
+        *borrow = borrow.take();
+    }
+    drop(a);
+    gc::set_threshold(700, 10, 10);
+    assert_eq!(gc::collect(), 2);
+    assert_eq!(dropped.get(), 2);
+}
+
+/// A manual `Trace` that panics: the collector cannot restore its lists half
+/// way through, so the process aborts with a message (tested in a child
+/// process; this environment variable selects the child's role).
+const CHILD: &str = "GC_CORE_PANIC_SAFETY_CHILD";
+
+struct Faulty {
+    me: RefCell<Option<Gc<Faulty>>>,
+}
+
+impl Finalize for Faulty {}
+
+// SAFETY: traces its one field; the panic is the point of the test.
+unsafe impl Trace for Faulty {
+    fn trace(&self, tracer: &mut Tracer) {
+        if std::env::var_os(CHILD).is_some() {
+            panic!("trace failed on purpose");
+        }
+        self.me.trace(tracer)
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns a child process")]
+fn a_panic_in_trace_during_a_collection_aborts() {
+    if std::env::var_os(CHILD).is_some() {
+        let f = Gc::new(Faulty {
+            me: RefCell::new(None),
+        });
+        *f.me.borrow_mut() = Some(f.clone());
+        gc::collect();
+        unreachable!("the collection must abort");
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_panic_in_trace_during_a_collection_aborts",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(6), "SIGABRT expected: {stderr}");
+    }
+    assert!(
+        stderr.contains("a Trace::trace implementation panicked during a collection; aborting"),
+        "{stderr}"
+    );
+}
