@@ -21,9 +21,9 @@ impl Drop for Grenade {
 struct Node {
     next: RefCell<Option<Gc<Node>>>,
     #[gc(skip)]
-    grenade: Option<Grenade>,
+    _grenade: Option<Grenade>,
     #[gc(skip)]
-    dropped: DropFlag,
+    _dropped: DropFlag,
 }
 
 struct DropFlag(Rc<Cell<usize>>);
@@ -43,8 +43,8 @@ fn a_panicking_field_drop_during_teardown_is_contained() {
         .map(|i| {
             Gc::new(Node {
                 next: RefCell::new(None),
-                grenade: (i % 2 == 0).then(|| Grenade(exploded.clone())),
-                dropped: DropFlag(dropped.clone()),
+                _grenade: (i % 2 == 0).then(|| Grenade(exploded.clone())),
+                _dropped: DropFlag(dropped.clone()),
             })
         })
         .collect();
@@ -71,13 +71,13 @@ fn collections_while_a_refcell_is_mutably_borrowed() {
     let dropped = Rc::new(Cell::new(0));
     let a = Gc::new(Node {
         next: RefCell::new(None),
-        grenade: None,
-        dropped: DropFlag(dropped.clone()),
+        _grenade: None,
+        _dropped: DropFlag(dropped.clone()),
     });
     let b = Gc::new(Node {
         next: RefCell::new(Some(a.clone())),
-        grenade: None,
-        dropped: DropFlag(dropped.clone()),
+        _grenade: None,
+        _dropped: DropFlag(dropped.clone()),
     });
     *a.next.borrow_mut() = Some(b.clone());
     let wb = Gc::downgrade(&b);
@@ -89,8 +89,8 @@ fn collections_while_a_refcell_is_mutably_borrowed() {
         for _ in 0..200 {
             let _young = Gc::new(Node {
                 next: RefCell::new(None),
-                grenade: None,
-                dropped: DropFlag(Rc::new(Cell::new(0))),
+                _grenade: None,
+                _dropped: DropFlag(Rc::new(Cell::new(0))),
             });
         }
         assert!(gc::stats().iter().map(|s| s.collections).sum::<usize>() > 0);
