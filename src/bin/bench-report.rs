@@ -756,15 +756,7 @@ impl Report<'_> {
             self.opts.reps,
             MIN_TIME_MS as f64 / 1000.0,
         );
-        let _ = write!(o, "| workload |");
-        for i in impls {
-            let _ = write!(o, " {i} |");
-        }
-        let _ = write!(o, "\n|---|");
-        for _ in impls {
-            let _ = write!(o, "---:|");
-        }
-        let _ = writeln!(o);
+        table_header(o, "workload", impls);
         for &w in &self.opts.workloads {
             let _ = write!(o, "| {} |", self.describe(w));
             for i in impls {
@@ -792,15 +784,7 @@ impl Report<'_> {
              including its share of collection), independent of start-up. Repeatable \
              where wall times on a shared machine are not; cache misses are not counted.\n"
         );
-        let _ = write!(o, "| workload (sizes) |");
-        for i in impls {
-            let _ = write!(o, " {i} |");
-        }
-        let _ = write!(o, "\n|---|");
-        for _ in impls {
-            let _ = write!(o, "---:|");
-        }
-        let _ = writeln!(o);
+        table_header(o, "workload (sizes)", impls);
         for &(w, n1, n2) in CALLGRIND {
             let _ = write!(
                 o,
@@ -1242,4 +1226,17 @@ impl Report<'_> {
              gc-tests --bin bench-report -- --output /tmp/b.md`."
         );
     }
+}
+
+/// The header row and alignment row of a table with one column per impl.
+fn table_header(o: &mut String, first: &str, impls: &[&str]) {
+    let _ = write!(o, "| {first} |");
+    for i in impls {
+        let _ = write!(o, " {i} |");
+    }
+    let _ = write!(o, "\n|---|");
+    for _ in impls {
+        let _ = write!(o, "---:|");
+    }
+    let _ = writeln!(o);
 }
