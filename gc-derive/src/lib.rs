@@ -204,6 +204,8 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
 
     Ok(quote! {
         const _: () = {
+            // SAFETY: `trace` visits each traced field exactly once through
+            // that field type's own `Trace` impl and does nothing else.
             #[automatically_derived]
             unsafe impl #impl_generics ::gc_core::Trace for #name #ty_generics #where_clause {
                 #[inline]
