@@ -405,6 +405,9 @@ pub fn remove_callback(id: CallbackId) -> bool {
 /// Every tracked object of `generation` (`None`: generations 0–2, not the
 /// frozen ones), as `gc.get_objects()`. Panics if `generation > 2`.
 ///
+/// An object [`Gc::get_mut`] handed out mutably is in no generation until a
+/// traced object is seen referring to it again, so it is not listed meanwhile.
+///
 /// ```
 /// use gc_core::{gc, Gc};
 /// let g = Gc::new(vec![Gc::new(1)]);

@@ -16,8 +16,10 @@
 //!
 //! Garbage is then handled as PEP 442 prescribes: weak references cleared,
 //! finalizers run (once per object life, user code!), reachability checked
-//! again for resurrected objects, and the rest torn down: all values dropped
-//! while all allocations stay valid, then the memory freed.
+//! again for resurrected objects, and the rest torn down: every value is
+//! dropped while every allocation that can still reach it — through any
+//! `Gc` left anywhere — is valid, and an allocation is freed only once no
+//! handle to it remains (in one walk; see [`tear_down`]).
 //!
 //! Invariants:
 //! - During phases 1–4 `Links::prev` of a work-list object holds its scratch
