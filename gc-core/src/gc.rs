@@ -306,10 +306,24 @@ pub fn stats() -> [GenerationStats; 3] {
 pub fn freeze() {
     with_heap((), |h| {
         for g in &h.gens {
+            set_in_gen(g, false);
             h.permanent.append(g);
         }
         h.counts[0].set(0);
     })
+}
+
+/// Set or clear `IN_GEN` on every object of `list` (freeze/unfreeze).
+fn set_in_gen(list: &crate::list::List, on: bool) {
+    for l in list.iter() {
+        // SAFETY: list members are live tracked objects.
+        let hdr = unsafe { header_of(l).as_ref() };
+        if on {
+            hdr.set(flags::IN_GEN);
+        } else {
+            hdr.clear(flags::IN_GEN);
+        }
+    }
 }
 
 /// Move the permanent generation back into the oldest generation.
@@ -319,7 +333,10 @@ pub fn freeze() {
 /// assert_eq!(gc_core::gc::freeze_count(), 0);
 /// ```
 pub fn unfreeze() {
-    with_heap((), |h| h.gens[GENERATIONS - 1].append(&h.permanent))
+    with_heap((), |h| {
+        set_in_gen(&h.permanent, true);
+        h.gens[GENERATIONS - 1].append(&h.permanent)
+    })
 }
 
 /// Number of objects in the permanent generation.

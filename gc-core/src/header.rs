@@ -13,8 +13,8 @@
 //!   pointer to it that was derived from the raw allocation, so the prefix
 //!   (links, length) at negative offsets is in bounds of its provenance.
 //!   Code never derives a header pointer from a reference to the box.
-//! - `meta` is a pointer to the type's `'static` [`VTable`] whose low bits hold
-//!   the per-object [`flags`]. The vtable fixes everything about the type; the
+//! - `meta` is a pointer to the type's `'static` [`VTable`] whose low 9 bits
+//!   hold the per-object [`flags`] (vtables are 512-aligned). The vtable fixes everything about the type; the
 //!   flags are the only per-object state besides the strong count.
 //! - Tracked objects (those whose type may own a `Gc`) have [`Links`] 16 bytes
 //!   before the header; untracked objects have none. The header is 16 bytes,
@@ -53,8 +53,12 @@ pub(crate) mod flags {
     /// returns to generation 0 when a traced object reports an edge to it
     /// (which proves its only handle is no longer mutably borrowed).
     pub const DETACHED: usize = 1 << 7;
+    /// The object is in generation 0, 1 or 2 (not frozen, detached, dead or
+    /// under finalization): exactly the members of a full collection, which
+    /// can therefore skip the pass that flags its members.
+    pub const IN_GEN: usize = 1 << 8;
     /// All flag bits; the vtable alignment guarantees these are zero in its address.
-    pub const MASK: usize = (1 << 8) - 1;
+    pub const MASK: usize = (1 << 9) - 1;
 }
 
 /// The part every `Gc` allocation starts with.
@@ -83,7 +87,7 @@ pub(crate) struct GcBox<T: ?Sized> {
 
 /// Everything the collector and the type-erased code paths need to know about
 /// the type of a `Gc` value.
-#[repr(C, align(256))]
+#[repr(C, align(512))]
 pub(crate) struct VTable {
     /// Visit the value's `Gc` edges.
     pub(crate) trace: unsafe fn(NonNull<Header>, &mut Tracer),

@@ -178,8 +178,12 @@ pub struct Tracer {
 }
 
 pub(crate) enum TraceKind {
-    /// Subtract one from the scratch count of every target in the collected set.
+    /// Subtract one from the scratch count of every target in the collected
+    /// set (members flagged `COLLECTING` by the update pass).
     Subtract,
+    /// As `Subtract` in a full collection, where the members are the `IN_GEN`
+    /// objects and a member's scratch count is set up on first contact.
+    SubtractFull,
     /// Mark the targets in the collected set reachable and push them on the
     /// intrusive work stack.
     Mark(crate::collector::MarkStack),
@@ -197,6 +201,7 @@ impl Tracer {
     pub(crate) fn edge(&mut self, target: NonNull<Header>) {
         match &mut self.kind {
             TraceKind::Subtract => crate::collector::subtract_edge(target),
+            TraceKind::SubtractFull => crate::collector::subtract_edge_full(target),
             TraceKind::Mark(stack) => crate::collector::mark_edge(stack, target),
             TraceKind::Collect(out) => out.push(target),
         }

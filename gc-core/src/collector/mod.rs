@@ -4,7 +4,9 @@
 //! one work list:
 //!
 //! 1. *update refs*: each object's scratch count := its strong count, and the
-//!    object is flagged `COLLECTING`;
+//!    object is flagged `COLLECTING`. A full collection skips this walk: its
+//!    members are exactly the objects flagged `IN_GEN`, so pass 2 sets each
+//!    one up when it first meets it (as a target or in the walk);
 //! 2. *subtract refs*: tracing every object, each edge to a `COLLECTING`
 //!    object subtracts one from the target's scratch count. What is left is
 //!    the number of references from outside the work list;
@@ -111,6 +113,29 @@ pub(crate) fn subtract_edge(target: NonNull<Header>) {
     }
 }
 
+/// Tracer callback for phase 2 of a full collection: the members are the
+/// `IN_GEN` objects; the first edge to a member sets up its scratch count.
+#[inline]
+pub(crate) fn subtract_edge_full(target: NonNull<Header>) {
+    // SAFETY: an edge reported by `trace` points to a live object.
+    let hdr = unsafe { target.as_ref() };
+    if hdr.has(flags::COLLECTING) {
+        // SAFETY: `COLLECTING` objects are tracked and in the work list.
+        let l = unsafe { links_of(target).as_ref() };
+        let n = scratch(l);
+        debug_assert!(n > 0, "a Trace impl reported more edges than it owns");
+        set_scratch(l, n.wrapping_sub(1));
+    } else if hdr.has(flags::IN_GEN) {
+        // SAFETY: `IN_GEN` objects are tracked and, in a full collection,
+        // all in the work list (whose `prev` links are no longer used).
+        let l = unsafe { links_of(target).as_ref() };
+        set_scratch(l, hdr.strong.get() - 1);
+        hdr.set(flags::COLLECTING);
+    } else if hdr.has(flags::DETACHED) {
+        reattach_slow(target);
+    }
+}
+
 /// An edge to an object `Gc::get_mut` detached: the traced holder reads its
 /// only handle, so no `&mut` to the value is alive; track it again (from the
 /// next collection on: it is not part of the running analysis).
@@ -165,27 +190,56 @@ struct Analysis {
     finalizable: bool,
 }
 
+/// Which objects a [`find_unreachable`] analysis covers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Members {
+    /// Every object in generations 0–2 (all merged into the work list): the
+    /// `IN_GEN` flag already tells membership, so no update pass is needed.
+    AllGenerations,
+    /// Just the objects of the work list (young generations, or garbage
+    /// re-examined after finalizers): an update pass flags them.
+    WorkList,
+}
+
 /// Phases 1–4 on `work`. Afterwards `work` holds the reachable objects (flag
 /// cleared, in their original order) and `unreachable` the others, which are
-/// prepared for teardown: weak references cleared and flagged `DEAD` (and
-/// still `COLLECTING`). A caller that runs finalizers first must revive them
-/// (clear `DEAD`).
-fn find_unreachable(heap: &Heap, work: &List, unreachable: &List) -> Analysis {
+/// prepared for teardown: weak references cleared, flagged `DEAD` (and still
+/// `COLLECTING`) and out of the generations (`IN_GEN` cleared). A caller that
+/// runs finalizers first must revive them (clear `DEAD`).
+fn find_unreachable(heap: &Heap, work: &List, unreachable: &List, members: Members) -> Analysis {
     let guard = AbortOnPanic;
-    // 1. update refs
-    for l in work.iter() {
-        // SAFETY: list members are live tracked objects.
-        unsafe {
-            let h = header_of(l);
-            set_scratch(l.as_ref(), h.as_ref().strong.get());
-            h.as_ref().set(flags::COLLECTING);
+    // 1. update refs: scratch count := strong count, flag `COLLECTING`.
+    //    For all generations this happens in pass 2, on first contact.
+    if members == Members::WorkList {
+        for l in work.iter() {
+            // SAFETY: list members are live tracked objects.
+            unsafe {
+                let h = header_of(l);
+                set_scratch(l.as_ref(), h.as_ref().strong.get());
+                h.as_ref().set(flags::COLLECTING);
+            }
         }
     }
     // 2. subtract refs (iterating `next` only; `prev` now holds counts)
-    let mut tracer = Tracer::new(TraceKind::Subtract);
+    let kind = match members {
+        Members::AllGenerations => TraceKind::SubtractFull,
+        Members::WorkList => TraceKind::Subtract,
+    };
+    let mut tracer = Tracer::new(kind);
     for l in work.iter() {
+        // SAFETY: live work-list object.
+        let h = unsafe { header_of(l) };
+        // SAFETY: as above.
+        let hdr = unsafe { h.as_ref() };
+        if !hdr.has(flags::COLLECTING) {
+            // First contact (all generations only): set up its count before
+            // its own edges, which may point to itself, are subtracted.
+            // SAFETY: as above.
+            set_scratch(unsafe { l.as_ref() }, hdr.strong.get());
+            hdr.set(flags::COLLECTING);
+        }
         // SAFETY: live objects with intact values.
-        unsafe { trace_object(header_of(l), &mut tracer) };
+        unsafe { trace_object(h, &mut tracer) };
     }
     // 3. mark from the externally referenced objects
     let mut stack = MarkStack::new();
@@ -228,6 +282,7 @@ fn find_unreachable(heap: &Heap, work: &List, unreachable: &List) -> Analysis {
                 crate::weak::clear(heap, h);
             }
             hdr.set(flags::DEAD);
+            hdr.clear(flags::IN_GEN);
             // SAFETY: `l` leaves `work`: its predecessor is relinked below.
             unsafe { unreachable.push_back(l) };
         } else {
@@ -303,7 +358,12 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
     }
     let unreachable = List::new_uninit();
     unreachable.init();
-    let analysis = find_unreachable(heap, &work, &unreachable);
+    let members = if generation == GENERATIONS - 1 {
+        Members::AllGenerations
+    } else {
+        Members::WorkList
+    };
+    let analysis = find_unreachable(heap, &work, &unreachable, members);
 
     // Survivors age by one generation.
     let older = (generation + 1).min(GENERATIONS - 1);
@@ -354,6 +414,7 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
     info.collected = found;
     info.uncollectable = orphans;
     crate::gc::run_callbacks(heap, Phase::Stop, &info);
+    heap.end_reattach();
     heap.collecting.set(false);
     heap.update_trigger();
     if heap.drop_depth.get() == 0 {
@@ -390,8 +451,8 @@ fn handle_garbage(
         let work = List::new_uninit();
         work.init();
         work.append(unreachable);
-        find_unreachable(heap, &work, unreachable);
-        heap.gens[older].append(&work);
+        find_unreachable(heap, &work, unreachable, Members::WorkList);
+        rejoin_generation(heap, &work, older);
     }
     if debug.contains(DebugFlags::SAVEALL) {
         save_all(heap, unreachable, older);
@@ -448,14 +509,22 @@ fn save_all(heap: &Heap, garbage: &List, older: usize) {
     let mut saved = heap.garbage.borrow_mut();
     for l in garbage.iter() {
         // SAFETY: live garbage objects; the handle takes a new count.
-        let h = unsafe { header_of(l) };
-        // SAFETY: as above.
-        let hdr = unsafe { h.as_ref() };
-        hdr.clear(flags::COLLECTING | flags::DEAD);
-        // SAFETY: as above.
-        saved.push(unsafe { crate::GcAny::new_ref(h) });
+        saved.push(unsafe { crate::GcAny::new_ref(header_of(l)) });
     }
-    heap.gens[older].append(garbage);
+    drop(saved);
+    rejoin_generation(heap, garbage, older);
+}
+
+/// Garbage that survives after all (resurrected, or kept by `SAVEALL`) goes
+/// back into generation `older`.
+fn rejoin_generation(heap: &Heap, objects: &List, older: usize) {
+    for l in objects.iter() {
+        // SAFETY: live objects.
+        let hdr = unsafe { header_of(l).as_ref() };
+        hdr.clear(flags::COLLECTING | flags::DEAD);
+        hdr.set(flags::IN_GEN);
+    }
+    heap.gens[older].append(objects);
 }
 
 /// `Type @ 0xaddr` of a live object.

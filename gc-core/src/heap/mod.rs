@@ -44,6 +44,9 @@ pub(crate) struct Heap {
     /// Torn-down objects a handle still refers to (`DEAD | ORPHAN`); each is
     /// freed when its last handle goes.
     pub(crate) orphans: List,
+    /// Detached objects seen referenced during the running collection; they
+    /// join generation 0 when it ends.
+    pub(crate) reattached: List,
     /// CPython's `get_count`: tracked allocations minus frees since the last
     /// gen-0 collection, then collections of gen 0 / gen 1 since the last
     /// collection of gen 1 / gen 2.
@@ -125,6 +128,7 @@ fn create() -> Option<&'static Heap> {
     heap.permanent.init();
     heap.detached.init();
     heap.orphans.init();
+    heap.reattached.init();
     heap.update_trigger();
     HEAP.with(|h| h.set(raw));
     Some(heap)
@@ -168,6 +172,7 @@ impl Heap {
             permanent: List::new_uninit(),
             detached: List::new_uninit(),
             orphans: List::new_uninit(),
+            reattached: List::new_uninit(),
             counts: Default::default(),
             thresholds: DEFAULT_THRESHOLDS.map(Cell::new),
             enabled: Cell::new(true),
@@ -226,7 +231,12 @@ impl Heap {
     #[inline]
     pub(crate) unsafe fn track_new(&'static self, links: NonNull<Links>) {
         // SAFETY: forwarded from the caller.
-        unsafe { self.gens[0].push_back(links) };
+        unsafe {
+            self.gens[0].push_back(links);
+            crate::header::header_of(links)
+                .as_ref()
+                .set(crate::header::flags::IN_GEN);
+        }
         let n = self.counts[0].get() + 1;
         self.counts[0].set(n);
         if n > self.trigger.get() {
@@ -248,12 +258,14 @@ impl Heap {
             hdr.set(crate::header::flags::DETACHED);
             // A member of a garbage set taken out by a finalizer: it now
             // belongs to no analysis.
-            hdr.clear(crate::header::flags::COLLECTING);
+            hdr.clear(crate::header::flags::COLLECTING | crate::header::flags::IN_GEN);
         }
     }
 
     /// A traced object refers to the detached object `h`: its handle is not
-    /// mutably borrowed, so it goes back to generation 0.
+    /// mutably borrowed, so it goes back to generation 0 — once the running
+    /// collection ends ([`Heap::end_reattach`]); until then it waits in
+    /// `reattached`, outside the analysis.
     ///
     /// # Safety
     /// `h` must be a live detached object.
@@ -263,8 +275,17 @@ impl Heap {
             h.as_ref().clear(crate::header::flags::DETACHED);
             let l = crate::header::links_of(h);
             crate::list::unlink(l);
-            self.gens[0].push_back(l);
+            self.reattached.push_back(l);
         }
+    }
+
+    /// Move the objects re-attached during a collection into generation 0.
+    pub(crate) fn end_reattach(&self) {
+        for l in self.reattached.iter() {
+            // SAFETY: list members are live tracked objects.
+            unsafe { crate::header::header_of(l).as_ref() }.set(crate::header::flags::IN_GEN);
+        }
+        self.gens[0].append(&self.reattached);
     }
 
     /// A tracked object is being freed (or leaves the heap's accounting).
