@@ -79,6 +79,7 @@ mod intern;
 mod lifecycle;
 mod list;
 mod pointer;
+mod prefetch;
 mod report;
 mod trace;
 mod weak;

@@ -60,6 +60,26 @@ impl List {
         }
     }
 
+    /// Put `node` (which must be in no list) in front.
+    ///
+    /// # Safety
+    /// `node` must point to the links of a live tracked object that is in no list.
+    #[inline]
+    pub(crate) unsafe fn push_front(&self, node: NonNull<Links>) {
+        let head = self.head_ptr();
+        let first = self.head.next.get();
+        // SAFETY: `node` is valid (caller) and `first` is a node of this list
+        // (or the sentinel). The links are written whole.
+        unsafe {
+            node.as_ptr().write(Links {
+                next: Cell::new(first),
+                prev: Cell::new(head),
+            });
+            (*first).prev.set(node.as_ptr());
+        }
+        self.head.next.set(node.as_ptr());
+    }
+
     /// Append `node` (which must be in no list).
     ///
     /// # Safety

@@ -175,7 +175,20 @@ pub trait Finalize {
 /// ```
 pub struct Tracer {
     pub(crate) kind: TraceKind,
+    /// Edges reported but not yet applied (subtract pass only): each
+    /// target is prefetched when reported and applied [`EDGE_DELAY`] edges
+    /// later, so the cache misses of a scan's random edge targets overlap
+    /// instead of stalling one after the other. Null slots are empty.
+    delayed: [*mut Header; EDGE_DELAY],
+    /// Edges reported so far; `reported % EDGE_DELAY` is the next slot.
+    reported: usize,
 }
+
+/// How many edges a [`Tracer`] holds back (a power of two). Only the
+/// subtract pass delays edges: applying a subtraction later never changes its
+/// result, and every pending edge is applied ([`Tracer::flush`]) before the
+/// pass ends.
+const EDGE_DELAY: usize = 8;
 
 pub(crate) enum TraceKind {
     /// Subtract one from the scratch count of every target in the collected
@@ -193,17 +206,50 @@ pub(crate) enum TraceKind {
 
 impl Tracer {
     pub(crate) fn new(kind: TraceKind) -> Tracer {
-        Tracer { kind }
+        Tracer {
+            kind,
+            delayed: [core::ptr::null_mut(); EDGE_DELAY],
+            reported: 0,
+        }
     }
 
     /// Report one edge to the object with header `target`.
     #[inline]
     pub(crate) fn edge(&mut self, target: NonNull<Header>) {
         match &mut self.kind {
-            TraceKind::Subtract => crate::collector::subtract_edge(target),
+            TraceKind::Subtract | TraceKind::SubtractFull => {}
+            // Marking follows edges one after the other, so holding them
+            // back would only delay the walk.
+            TraceKind::Mark(stack) => return crate::collector::mark_edge(stack, target),
+            TraceKind::Collect(out) => return out.push(target),
+        }
+        crate::prefetch::prefetch(target.as_ptr());
+        let slot = &mut self.delayed[self.reported % EDGE_DELAY];
+        self.reported = self.reported.wrapping_add(1);
+        let due = core::mem::replace(slot, target.as_ptr());
+        if let Some(due) = NonNull::new(due) {
+            self.apply(due);
+        }
+    }
+
+    /// Apply every delayed edge, oldest first. Passes call this before they
+    /// read the counts or marks the edges change.
+    pub(crate) fn flush(&mut self) {
+        for i in 0..EDGE_DELAY {
+            let idx = self.reported.wrapping_add(i) % EDGE_DELAY;
+            let due = core::mem::replace(&mut self.delayed[idx], core::ptr::null_mut());
+            if let Some(due) = NonNull::new(due) {
+                self.apply(due);
+            }
+        }
+    }
+
+    /// Apply one edge now.
+    #[inline(never)]
+    fn apply(&mut self, target: NonNull<Header>) {
+        match &mut self.kind {
             TraceKind::SubtractFull => crate::collector::subtract_edge_full(target),
-            TraceKind::Mark(stack) => crate::collector::mark_edge(stack, target),
-            TraceKind::Collect(out) => out.push(target),
+            _ => crate::collector::subtract_edge(target),
         }
     }
 }

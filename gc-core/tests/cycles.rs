@@ -121,6 +121,90 @@ fn cycle_reachable_from_live_object_survives() {
     take_log();
 }
 
+/// Objects built top-down (an older object made to point to newer ones) are
+/// met by the collector's newest-first walk before their referrer, so they
+/// are first taken for garbage and then taken back. Taken back, they must
+/// keep their weak references, not be finalized, and stay collectable.
+#[test]
+fn objects_met_before_their_referrer_survive_intact() {
+    const N: usize = 40;
+    for full in [false, true] {
+        gc::collect();
+        let c = Counters::new();
+        let root = c.node("root");
+        // root -> n[0] -> n[1] -> ... -> n[N-1] -> n[0] (a cycle hanging off
+        // the root), each made after the one pointing to it.
+        let mut last = root.clone();
+        let mut weaks = Vec::new();
+        let mut first = None;
+        for _ in 0..N {
+            let n = c.node("n");
+            link(&last, &n);
+            weaks.push(Gc::downgrade(&n));
+            first.get_or_insert_with(|| n.clone());
+            last = n;
+        }
+        link(&last, &first.take().unwrap());
+        drop(last);
+        let found = if full {
+            gc::collect()
+        } else {
+            gc::collect_generation(0)
+        };
+        assert_eq!(found, 0, "full collection: {full}");
+        assert!(weaks.iter().all(|w| w.upgrade().is_some()));
+        assert_eq!(c.finalizes.get(), 0);
+        assert_eq!(c.drops.get(), 0);
+        let objects = gc::objects(None);
+        for w in &weaks {
+            let n = w.upgrade().unwrap();
+            assert!(gc::is_tracked(&n));
+            let n = Gc::into_any(n);
+            assert!(
+                objects.iter().any(|o| gc_core::GcAny::ptr_eq(o, &n)),
+                "a rescued object is back in a generation"
+            );
+        }
+        drop(objects);
+        // Once the root lets go, the whole cycle is garbage for good, for a
+        // young collection and a full one alike.
+        root.edges.borrow_mut().clear();
+        assert_eq!(gc::collect_generation(if full { 2 } else { 1 }), N);
+        assert!(weaks.iter().all(|w| w.upgrade().is_none()));
+        assert_eq!(c.finalizes.get(), N);
+        assert_eq!(c.drops.get(), N);
+        drop(root);
+        take_log();
+    }
+}
+
+/// An object referenced by garbage and by a live object met later in the
+/// walk is taken back; only the garbage goes.
+#[test]
+fn garbage_pointing_to_rescued_objects_is_collected_alone() {
+    gc::collect();
+    let c = Counters::new();
+    let keep = c.node("keep");
+    let shared = c.node("shared");
+    link(&keep, &shared);
+    // Garbage cycle made after `shared`, pointing to it.
+    let a = c.node("a");
+    let b = c.node("b");
+    link(&a, &b);
+    link(&b, &a);
+    link(&a, &shared);
+    let ws = Gc::downgrade(&shared);
+    drop((a, b, shared));
+    assert_eq!(gc::collect(), 2);
+    assert_eq!(c.finalizes.get(), 2);
+    let shared = ws.upgrade().expect("still referenced by `keep`");
+    assert_eq!(Gc::strong_count(&shared), 2);
+    drop(shared);
+    drop(keep);
+    assert_eq!(c.drops.get(), 4);
+    take_log();
+}
+
 #[test]
 fn big_ring_and_chain_collect_without_recursion() {
     gc::collect();

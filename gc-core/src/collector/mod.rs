@@ -9,12 +9,22 @@
 //!    one up when it first meets it (as a target or in the walk);
 //! 2. *subtract refs*: tracing every object, each edge to a `COLLECTING`
 //!    object subtracts one from the target's scratch count. What is left is
-//!    the number of references from outside the work list;
-//! 3. *mark*: every object with a positive scratch count, and everything
-//!    reachable from it through `COLLECTING` objects, is reachable (its flag is
-//!    cleared). Walking uses an intrusive work stack, never recursion;
-//! 4. *partition*: reachable objects move to the next generation; the rest
-//!    is garbage.
+//!    the number of references from outside the work list. The walk also
+//!    reverses the list's `next` chain, and the edges it reports are applied
+//!    a few at a time behind a prefetch (see `Tracer::edge`);
+//! 3. *mark and partition* in one walk, newest objects first (CPython's
+//!    `move_unreachable`): an object with a positive scratch count, or
+//!    marked by an edge from a reachable object, is reachable: it is kept
+//!    and traced, marking its targets. One with a zero count that is not
+//!    marked yet moves to the unreachable list at once, tentatively; an edge
+//!    found later takes it back and traces it at once (an intrusive stack,
+//!    never recursion). Since an object can only be built pointing to older
+//!    ones, the walk mostly meets a referrer before its targets, so few
+//!    objects move twice. Both lists are rebuilt in their original order;
+//!    reachable objects then move to the next generation.
+//!
+//! The walks also prefetch the memory a page ahead: generation lists are
+//! mostly in allocation order, which the pools make address order.
 //!
 //! Garbage is then handled as PEP 442 prescribes: weak references cleared,
 //! finalizers run (once per object life, user code!), reachability checked
@@ -24,9 +34,11 @@
 //! handle to it remains (in one walk; see [`tear_down`]).
 //!
 //! Invariants:
-//! - During phases 1–4 `Links::prev` of a work-list object holds its scratch
-//!   count (or, once marked, the work-stack link); only `next` is a list
-//!   pointer. No user code runs in these phases except `Trace::trace`, whose
+//! - During phases 1–3 `Links::prev` of a work-list object holds its scratch
+//!   count; only `next` is a list pointer (reversed after phase 2). An object
+//!   moved to the unreachable list has real links there and is flagged
+//!   `DEAD` until the walk ends; a rescued one's `prev` holds the stack link
+//!   until it is kept. No user code runs in these phases except `Trace::trace`, whose
 //!   contract forbids changing the graph; a panic there aborts.
 //! - Before any user code runs (callbacks, finalizers, drops), every tracked
 //!   object is again in a well-formed list and only garbage carries
@@ -43,7 +55,14 @@ use crate::header::{flags, header_of, links_of, Header, Links};
 use crate::heap::{Heap, GENERATIONS};
 use crate::lifecycle;
 use crate::list::List;
+use crate::prefetch::prefetch;
 use crate::trace::{TraceKind, Tracer};
+
+/// How far ahead in memory the walks prefetch. Generation lists are mostly
+/// in allocation order and the pools hand out blocks in address order, so
+/// the objects a walk meets next usually lie just above (pass 2) or below
+/// (pass 3, which walks backwards) the current one.
+const WALK_PREFETCH: usize = 4096;
 
 /// Why a collection runs (affects only reporting).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +75,8 @@ pub(crate) enum Reason {
     Shutdown,
 }
 
-/// Intrusive stack of marked objects, linked through `Links::prev`.
+/// Intrusive stack of rescued objects waiting to be traced, linked through
+/// `Links::prev`.
 pub(crate) struct MarkStack {
     top: *mut Links,
 }
@@ -154,8 +174,18 @@ pub(crate) fn mark_edge(stack: &mut MarkStack, target: NonNull<Header>) {
     let hdr = unsafe { target.as_ref() };
     if hdr.has(flags::COLLECTING) {
         hdr.clear(flags::COLLECTING);
-        // SAFETY: tracked work-list object, marked just now.
-        unsafe { stack.push(links_of(target)) };
+        if hdr.has(flags::DEAD) {
+            // Moved to `unreachable` by the walk, which has passed it: take
+            // it back and trace it now.
+            // SAFETY: `COLLECTING` objects are tracked.
+            let l = unsafe { links_of(target) };
+            // SAFETY: objects in `unreachable` have real list links; after
+            // the unlink its `prev` is free for the stack.
+            unsafe {
+                crate::list::unlink(l);
+                stack.push(l);
+            }
+        }
     }
 }
 
@@ -201,8 +231,9 @@ enum Members {
     WorkList,
 }
 
-/// Phases 1–4 on `work`. Afterwards `work` holds the reachable objects (flag
-/// cleared, in their original order) and `unreachable` the others, which are
+/// Phases 1–3 on `work`. Afterwards `work` holds the reachable objects (flag
+/// cleared, in their original order except that rescued objects come just
+/// before the object whose tracing rescued them) and `unreachable` the others, which are
 /// prepared for teardown: weak references cleared, flagged `DEAD` (and still
 /// `COLLECTING`) and out of the generations (`IN_GEN` cleared). A caller that
 /// runs finalizers first must revive them (clear `DEAD`).
@@ -220,13 +251,27 @@ fn find_unreachable(heap: &Heap, work: &List, unreachable: &List, members: Membe
             }
         }
     }
-    // 2. subtract refs (iterating `next` only; `prev` now holds counts)
+    // 2. subtract refs (`prev` now holds counts). The walk also reverses
+    //    the `next` chain, so that pass 3 meets the newest objects first.
     let kind = match members {
         Members::AllGenerations => TraceKind::SubtractFull,
         Members::WorkList => TraceKind::Subtract,
     };
     let mut tracer = Tracer::new(kind);
-    for l in work.iter() {
+    let end = work.head_ptr();
+    let mut reversed = end;
+    // SAFETY: the sentinel's `next` is intact.
+    let mut cur = unsafe { (*end).next.get() };
+    while cur != end {
+        // SAFETY: `cur` is a work-list object not yet walked; its `next` is
+        // intact.
+        let l = unsafe { NonNull::new_unchecked(cur) };
+        // SAFETY: as above.
+        let links = unsafe { l.as_ref() };
+        cur = links.next.get();
+        prefetch(l.as_ptr().cast::<u8>().wrapping_add(WALK_PREFETCH));
+        links.next.set(reversed);
+        reversed = l.as_ptr();
         // SAFETY: live work-list object.
         let h = unsafe { header_of(l) };
         // SAFETY: as above.
@@ -234,91 +279,159 @@ fn find_unreachable(heap: &Heap, work: &List, unreachable: &List, members: Membe
         if !hdr.has(flags::COLLECTING) {
             // First contact (all generations only): set up its count before
             // its own edges, which may point to itself, are subtracted.
-            // SAFETY: as above.
-            set_scratch(unsafe { l.as_ref() }, hdr.strong.get());
+            set_scratch(links, hdr.strong.get());
             hdr.set(flags::COLLECTING);
         }
         // SAFETY: live objects with intact values.
         unsafe { trace_object(h, &mut tracer) };
     }
-    // 3. mark from the externally referenced objects
-    let mut stack = MarkStack::new();
-    for l in work.iter() {
-        // SAFETY: live work-list object.
-        let hdr = unsafe { header_of(l).as_ref() };
-        // SAFETY: as above.
-        if !hdr.has(flags::COLLECTING) || scratch(unsafe { l.as_ref() }) == 0 {
-            continue;
-        }
-        hdr.clear(flags::COLLECTING);
-        // SAFETY: just marked.
-        unsafe { stack.push(l) };
-        stack = mark_from(stack);
-    }
-    // 4. partition: reachable objects stay in `work` (their `prev` restored),
-    //    the others move to `unreachable` and are prepared for teardown.
-    let mut out = Analysis {
-        reachable: 0,
-        unreachable: 0,
-        finalizable: false,
+    tracer.flush();
+    // 3. mark and partition in one walk (CPython's `move_unreachable`),
+    //    newest objects first: in Rust an object can only be built pointing
+    //    to older ones, so what a reachable object reaches is mostly still
+    //    ahead of the walk. Each object the walk meets is either reachable
+    //    (marked already, or a root: a positive scratch count), then kept and
+    //    traced, its targets ahead of the walk marked; or tentatively
+    //    unreachable, then moved to `unreachable` at once (flagged `DEAD`,
+    //    which means "in `unreachable`" until the walk ends). An edge to such
+    //    an object takes it back (rescues it): it is kept and traced at once.
+    //    Both lists are rebuilt front first, which restores the original
+    //    order.
+    let mut scan = Scan {
+        first_kept: end,
+        kept: 0,
+        moved: 0,
+        finalizable: 0,
+        with_weak: 0,
     };
-    let end = work.head_ptr();
-    let mut last_kept = end;
-    // SAFETY: the sentinel's `next` is intact.
-    let mut cur = unsafe { (*end).next.get() };
+    // SAFETY: the sentinel; its `prev` becomes the last kept object.
+    unsafe { (*end).prev.set(end) };
+    let mut tracer = Tracer::new(TraceKind::Mark(MarkStack::new()));
+    let mut cur = reversed;
     while cur != end {
-        // SAFETY: `cur` is a work-list object; its `next` is intact.
+        // SAFETY: `cur` is a work-list object the walk has not passed; its
+        // (reversed) `next` is intact: marking writes only flags ahead.
         let l = unsafe { NonNull::new_unchecked(cur) };
-        // SAFETY: as above; read before relinking.
-        let next = unsafe { l.as_ref() }.next.get();
+        // SAFETY: as above; read before `l` is relinked.
+        cur = unsafe { l.as_ref() }.next.get();
+        prefetch(l.as_ptr().cast::<u8>().wrapping_sub(WALK_PREFETCH));
         // SAFETY: as above.
-        let h = unsafe { header_of(l) };
-        // SAFETY: as above.
-        let hdr = unsafe { h.as_ref() };
+        let hdr = unsafe { header_of(l).as_ref() };
         if hdr.has(flags::COLLECTING) {
-            out.unreachable += 1;
-            out.finalizable |= hdr.vtable().has_finalizer && !hdr.has(flags::FINALIZED);
-            if hdr.has(flags::HAS_WEAK) {
+            // SAFETY: as above.
+            if scratch(unsafe { l.as_ref() }) == 0 {
+                scan.count_moved(hdr, 1);
+                hdr.set(flags::DEAD);
+                hdr.clear(flags::IN_GEN);
+                // SAFETY: `l` leaves `work` (rebuilt by the walk) for
+                // `unreachable`.
+                unsafe { unreachable.push_front(l) };
+                continue;
+            }
+            hdr.clear(flags::COLLECTING);
+        }
+        // SAFETY: `l` is reachable and its links are free (`next` was read).
+        unsafe { scan.keep(l) };
+        // SAFETY: as above.
+        unsafe { trace_reachable(l, &mut tracer, &mut scan) };
+    }
+    // SAFETY: the sentinel; `first_kept` is it or the first kept object.
+    unsafe {
+        (*end).next.set(scan.first_kept);
+        (*scan.first_kept).prev.set(end);
+    }
+    // 4. the objects left in `unreachable` are garbage: weak references to
+    //    them are cleared now (a rescued object must keep its weaks).
+    if scan.with_weak > 0 {
+        for l in unreachable.iter() {
+            // SAFETY: live garbage object.
+            let h = unsafe { header_of(l) };
+            // SAFETY: as above.
+            if unsafe { h.as_ref() }.has(flags::HAS_WEAK) {
                 crate::weak::clear(heap, h);
             }
-            hdr.set(flags::DEAD);
-            hdr.clear(flags::IN_GEN);
-            // SAFETY: `l` leaves `work`: its predecessor is relinked below.
-            unsafe { unreachable.push_back(l) };
-        } else {
-            out.reachable += 1;
-            // SAFETY: `last_kept` is the sentinel or a kept object.
-            unsafe {
-                l.as_ref().prev.set(last_kept);
-                (*last_kept).next.set(cur);
-            }
-            last_kept = cur;
         }
-        cur = next;
     }
-    // SAFETY: `last_kept` is the sentinel or the last kept object.
-    unsafe { (*last_kept).next.set(end) };
-    // SAFETY: the sentinel.
-    unsafe { (*end).prev.set(last_kept) };
     core::mem::forget(guard);
-    out
+    Analysis {
+        reachable: scan.kept,
+        unreachable: scan.moved,
+        finalizable: scan.finalizable > 0,
+    }
 }
 
-/// Trace everything on `stack` and what it reaches (phase 3).
+/// Book-keeping of the mark-and-partition walk of [`find_unreachable`].
+pub(crate) struct Scan {
+    /// The first object of the rebuilt work list (or its sentinel).
+    first_kept: *mut Links,
+    /// Objects kept.
+    kept: usize,
+    /// Objects currently in `unreachable`.
+    moved: usize,
+    /// Of those, how many still have a finalizer to run.
+    finalizable: usize,
+    /// Of those, how many have weak references.
+    with_weak: usize,
+}
+
+impl Scan {
+    /// Count `hdr` into (`sign` 1) or out of (`sign` `usize::MAX`, i.e. -1
+    /// wrapping) the objects in `unreachable`.
+    #[inline]
+    fn count_moved(&mut self, hdr: &Header, sign: usize) {
+        self.moved = self.moved.wrapping_add(sign);
+        if hdr.vtable().has_finalizer && !hdr.has(flags::FINALIZED) {
+            self.finalizable = self.finalizable.wrapping_add(sign);
+        }
+        if hdr.has(flags::HAS_WEAK) {
+            self.with_weak = self.with_weak.wrapping_add(sign);
+        }
+    }
+
+    /// Put `l` in front of the rebuilt work list.
+    ///
+    /// # Safety
+    /// `l` must be a marked work-list object whose links are free (the walk
+    /// has read its `next`), and `first_kept` the front of the rebuilt list.
+    #[inline]
+    unsafe fn keep(&mut self, l: NonNull<Links>) {
+        // SAFETY: both are valid links (caller); the sentinel's `prev` may
+        // be written (it becomes the last kept object).
+        unsafe {
+            l.as_ref().next.set(self.first_kept);
+            (*self.first_kept).prev.set(l.as_ptr());
+        }
+        self.first_kept = l.as_ptr();
+        self.kept += 1;
+    }
+}
+
+/// Trace the reachable object `l` (phase 3), then every object the tracing
+/// rescued from `unreachable`, and what those rescue in turn.
+///
+/// # Safety
+/// `l` must be a live work-list object with an intact value, marked and kept.
 #[inline]
-fn mark_from(stack: MarkStack) -> MarkStack {
-    let mut tracer = Tracer::new(TraceKind::Mark(stack));
+unsafe fn trace_reachable(l: NonNull<Links>, tracer: &mut Tracer, scan: &mut Scan) {
+    // SAFETY: forwarded from the caller.
+    unsafe { trace_object(header_of(l), tracer) };
     loop {
         let TraceKind::Mark(stack) = &mut tracer.kind else {
             unreachable!("the tracer was made for marking")
         };
         let Some(top) = stack.pop() else { break };
-        // SAFETY: marked objects are live, with intact values.
-        unsafe { trace_object(header_of(top), &mut tracer) };
-    }
-    match tracer.kind {
-        TraceKind::Mark(stack) => stack,
-        _ => unreachable!("the tracer was made for marking"),
+        // SAFETY: only rescued objects are pushed; they are live.
+        let h = unsafe { header_of(top) };
+        // SAFETY: as above.
+        let hdr = unsafe { h.as_ref() };
+        // Back in the generations, out of the garbage counts.
+        scan.count_moved(hdr, usize::MAX);
+        hdr.clear(flags::DEAD);
+        hdr.set(flags::IN_GEN);
+        // SAFETY: popped, so its `prev` is free; it is in no list.
+        unsafe { scan.keep(top) };
+        // SAFETY: live object with an intact value.
+        unsafe { trace_object(h, tracer) };
     }
 }
 
@@ -552,19 +665,25 @@ fn generation_sizes(heap: &Heap) -> [usize; 4] {
 /// Objects still referenced afterwards (a `Drop` impl kept a handle) end up
 /// in `orphans`. Returns their number.
 fn tear_down(heap: &Heap, garbage: &List, orphans: &List) -> usize {
-    // Walking forward stays valid: an object is freed early only once it is
-    // an orphan, i.e. behind the walk; objects ahead are not orphans yet, and
+    // The walk goes backwards, newest objects first: objects usually refer
+    // to older ones, so a value's drop mostly takes the last count of
+    // members still ahead, which are then freed as the walk meets them
+    // instead of waiting in `orphans`.
+    // Walking stays valid: an object is freed early only once it is an
+    // orphan, i.e. behind the walk; objects ahead are not orphans yet, and
     // user code in the drops cannot unlink a `DEAD` object (`release` ignores
     // it, `get_mut`/`try_unwrap` panic on it).
     let end = garbage.head_ptr();
-    let mut cur = garbage.first();
+    // SAFETY: the sentinel's `prev` is intact.
+    let mut cur = NonNull::new(unsafe { (*end).prev.get() }).filter(|p| p.as_ptr() != end);
     while let Some(l) = cur {
         // SAFETY: `l` is ahead of the walk, so still allocated.
-        let next = unsafe { l.as_ref() }.next.get();
-        cur = if next == end {
+        let prev = unsafe { l.as_ref() }.prev.get();
+        prefetch(l.as_ptr().cast::<u8>().wrapping_sub(WALK_PREFETCH));
+        cur = if prev == end {
             None
         } else {
-            NonNull::new(next)
+            NonNull::new(prev)
         };
         // SAFETY: as above.
         let h = unsafe { header_of(l) };
