@@ -202,6 +202,9 @@ pub(crate) enum TraceKind {
     Mark(crate::collector::MarkStack),
     /// Record every target.
     Collect(Vec<NonNull<Header>>),
+    /// Only bring every target into the cache (teardown looks one object
+    /// ahead, so that the counts its drops decrement are at hand).
+    Prefetch,
 }
 
 impl Tracer {
@@ -222,6 +225,7 @@ impl Tracer {
             // back would only delay the walk.
             TraceKind::Mark(stack) => return crate::collector::mark_edge(stack, target),
             TraceKind::Collect(out) => return out.push(target),
+            TraceKind::Prefetch => return crate::prefetch::prefetch(target.as_ptr()),
         }
         crate::prefetch::prefetch(target.as_ptr());
         let slot = &mut self.delayed[self.reported % EDGE_DELAY];

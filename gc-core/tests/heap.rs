@@ -203,3 +203,44 @@ fn a_thread_gives_its_arenas_back_at_exit() {
     .join()
     .unwrap();
 }
+
+/// A random cyclic graph: most members are still referenced by a member not
+/// yet dropped when their own value goes, so they wait for the end of the
+/// teardown. Every block must be back in the pools after one collection.
+#[test]
+fn a_collected_random_graph_returns_every_block() {
+    #[derive(Trace, Finalize)]
+    struct Node {
+        edges: RefCell<Vec<Gc<Node>>>,
+    }
+    gc::collect();
+    let base = gc::heap_stats();
+    let n = scaled(20_000).max(8);
+    let nodes: Vec<Gc<Node>> = (0..n)
+        .map(|_| {
+            Gc::new(Node {
+                edges: RefCell::new(Vec::new()),
+            })
+        })
+        .collect();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for node in &nodes {
+        for _ in 0..3 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let target = nodes[(x % n as u64) as usize].clone();
+            node.edges.borrow_mut().push(target);
+        }
+    }
+    let weak = Gc::downgrade(&nodes[0]);
+    drop(nodes);
+    let found = gc::collect();
+    assert!(weak.upgrade().is_none());
+    // Nodes nobody pointed to were freed by their count alone.
+    assert!(found > n / 2 && found <= n, "{found} of {n}");
+    let after = gc::heap_stats();
+    assert_eq!(used_blocks(&after), used_blocks(&base), "{after}");
+    assert_eq!(after.large_objects, base.large_objects);
+    assert_eq!(gc::stats()[2].uncollectable, 0);
+}

@@ -235,7 +235,8 @@ fn main() {
         elapsed: started.elapsed(),
         root: &root,
     };
-    let text = report.render();
+    let mut text = report.render();
+    text.push_str(&kept_sections(&opts.output));
     std::fs::write(&opts.output, text).unwrap_or_else(|e| {
         eprintln!("bench-report: cannot write {}: {e}", opts.output.display());
         std::process::exit(1)
@@ -245,6 +246,20 @@ fn main() {
         opts.output.display(),
         started.elapsed().as_secs_f64()
     );
+}
+
+/// The line after which `BENCHMARKS.md` holds sections written by hand
+/// (results of the other criterion benches); a new report keeps them.
+const KEPT_MARKER: &str = "<!-- bench-report keeps everything below this line -->";
+
+/// The marker and everything after it in the existing report at `path`, or
+/// just the marker if there is none.
+fn kept_sections(path: &Path) -> String {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    match old.find(KEPT_MARKER) {
+        Some(at) => format!("\n{}", &old[at..]),
+        None => format!("\n{KEPT_MARKER}\n"),
+    }
 }
 
 /// Build the bench binary and return its path.

@@ -31,7 +31,7 @@
 //! again for resurrected objects, and the rest torn down: every value is
 //! dropped while every allocation that can still reach it — through any
 //! `Gc` left anywhere — is valid, and an allocation is freed only once no
-//! handle to it remains (in one walk; see [`tear_down`]).
+//! handle to it remains (see [`tear_down`]).
 //!
 //! Invariants:
 //! - During phases 1–3 `Links::prev` of a work-list object holds its scratch
@@ -658,22 +658,26 @@ fn generation_sizes(heap: &Heap) -> [usize; 4] {
 }
 
 /// Drop every value of `garbage` (all flagged `DEAD`) and free each object
-/// as soon as nothing refers to it any more: after its own value is dropped
-/// it is an `ORPHAN`, and whichever comes last — the end of its drop, or the
-/// drop of another member's value that referred to it — frees it. So every
-/// allocation of the set stays valid while anything can still reach it.
-/// Objects still referenced afterwards (a `Drop` impl kept a handle) end up
-/// in `orphans`. Returns their number.
+/// once nothing refers to it any more, in one walk and a short second one:
+/// an object whose count is zero once its own value is dropped is freed at
+/// once; the others (still referred to by a member not yet dropped, or by a
+/// handle a `Drop` impl kept) wait on a stack, and after the walk those whose
+/// count has reached zero meanwhile are freed too. So every allocation of the
+/// set stays valid while anything can still reach it. Objects still
+/// referenced at the end become `ORPHAN`s in `orphans` (freed when their last
+/// handle goes). Returns their number.
 fn tear_down(heap: &Heap, garbage: &List, orphans: &List) -> usize {
     // The walk goes backwards, newest objects first: objects usually refer
     // to older ones, so a value's drop mostly takes the last count of
-    // members still ahead, which are then freed as the walk meets them
-    // instead of waiting in `orphans`.
-    // Walking stays valid: an object is freed early only once it is an
-    // orphan, i.e. behind the walk; objects ahead are not orphans yet, and
-    // user code in the drops cannot unlink a `DEAD` object (`release` ignores
-    // it, `get_mut`/`try_unwrap` panic on it).
+    // members still ahead, which are then freed as the walk meets them.
+    // Walking stays valid: nothing ahead of the walk is freed (`release`
+    // ignores a `DEAD` object that is not an `ORPHAN`; user code in the
+    // drops cannot unlink one: `get_mut`/`try_unwrap` panic on it), and the
+    // `garbage` list is never read again behind the walk.
     let end = garbage.head_ptr();
+    let mut prefetcher = Tracer::new(TraceKind::Prefetch);
+    // Objects waiting for their count to reach zero, linked through `next`.
+    let mut waiting: *mut Links = ptr::null_mut();
     // SAFETY: the sentinel's `prev` is intact.
     let mut cur = NonNull::new(unsafe { (*end).prev.get() }).filter(|p| p.as_ptr() != end);
     while let Some(l) = cur {
@@ -685,6 +689,13 @@ fn tear_down(heap: &Heap, garbage: &List, orphans: &List) -> usize {
         } else {
             NonNull::new(prev)
         };
+        if let Some(ahead) = cur {
+            // Bring in the counts the next drop will decrement.
+            let guard = AbortOnPanic;
+            // SAFETY: ahead of the walk: allocated, value not yet dropped.
+            unsafe { trace_object(header_of(ahead), &mut prefetcher) };
+            core::mem::forget(guard);
+        }
         // SAFETY: as above.
         let h = unsafe { header_of(l) };
         // SAFETY: as above.
@@ -700,21 +711,42 @@ fn tear_down(heap: &Heap, garbage: &List, orphans: &List) -> usize {
                 crate::report::panic_in("drop", (vt.type_name)(), payload);
             }
         }
-        hdr.set(flags::ORPHAN);
         heap.note_untracked();
+        if hdr.strong.get() == 0 {
+            // SAFETY: value dropped and no handle left; no list is read
+            // through it again.
+            unsafe { lifecycle::free(heap, h) };
+        } else {
+            // SAFETY: `l` left `garbage` (never read behind the walk); its
+            // `next` is free.
+            unsafe { l.as_ref() }.next.set(waiting);
+            waiting = l.as_ptr();
+        }
+    }
+    garbage.init();
+    let mut left = 0;
+    while let Some(l) = NonNull::new(waiting) {
+        // SAFETY: waiting objects are allocated (freed only here or, as
+        // orphans, after this loop); their `next` links the stack.
+        waiting = unsafe { l.as_ref() }.next.get();
+        prefetch(l.as_ptr().cast::<u8>().wrapping_add(WALK_PREFETCH));
+        // SAFETY: as above.
+        let h = unsafe { header_of(l) };
+        // SAFETY: as above.
+        let hdr = unsafe { h.as_ref() };
         if hdr.strong.get() == 0 {
             // SAFETY: value dropped and no handle left.
             unsafe { lifecycle::free(heap, h) };
         } else {
-            // Referenced by a member ahead (freed when that one's value is
-            // dropped) or by a handle a `Drop` impl kept.
-            // SAFETY: `l` leaves `garbage` for good; its old neighbours are
-            // never read again.
+            // Kept by a handle a `Drop` impl stored: freed by `release` when
+            // that handle goes.
+            hdr.set(flags::ORPHAN);
+            // SAFETY: in no list now.
             unsafe { orphans.push_back(l) };
+            left += 1;
         }
     }
-    garbage.init();
-    orphans.len()
+    left
 }
 
 /// An allocation passed the gen-0 threshold: collect the oldest generation
