@@ -175,7 +175,8 @@ pub trait Finalize {
 /// ```
 pub struct Tracer {
     pub(crate) kind: TraceKind,
-    /// Edges reported but not yet applied (subtract pass only): each
+    /// Edges reported but not yet applied (subtract pass of a full
+    /// collection only, where the heap is big and edges lead anywhere): each
     /// target is prefetched when reported and applied [`EDGE_DELAY`] edges
     /// later, so the cache misses of a scan's random edge targets overlap
     /// instead of stalling one after the other. Null slots are empty.
@@ -185,7 +186,7 @@ pub struct Tracer {
 }
 
 /// How many edges a [`Tracer`] holds back (a power of two). Only the
-/// subtract pass delays edges: applying a subtraction later never changes its
+/// subtract pass of a full collection delays edges: applying a subtraction later never changes its
 /// result, and every pending edge is applied ([`Tracer::flush`]) before the
 /// pass ends.
 const EDGE_DELAY: usize = 8;
@@ -220,7 +221,9 @@ impl Tracer {
     #[inline]
     pub(crate) fn edge(&mut self, target: NonNull<Header>) {
         match &mut self.kind {
-            TraceKind::Subtract | TraceKind::SubtractFull => {}
+            TraceKind::SubtractFull => {}
+            // Young generations are small and mostly in the cache.
+            TraceKind::Subtract => return crate::collector::subtract_edge(target),
             // Marking follows edges one after the other, so holding them
             // back would only delay the walk.
             TraceKind::Mark(stack) => return crate::collector::mark_edge(stack, target),
@@ -251,10 +254,7 @@ impl Tracer {
     /// Apply one edge now.
     #[inline(never)]
     fn apply(&mut self, target: NonNull<Header>) {
-        match &mut self.kind {
-            TraceKind::SubtractFull => crate::collector::subtract_edge_full(target),
-            _ => crate::collector::subtract_edge(target),
-        }
+        crate::collector::subtract_edge_full(target)
     }
 }
 

@@ -64,6 +64,9 @@ use crate::trace::{TraceKind, Tracer};
 /// (pass 3, which walks backwards) the current one.
 const WALK_PREFETCH: usize = 4096;
 
+/// Garbage sets from this size on are torn down looking one object ahead.
+const LOOK_AHEAD_MIN: usize = 1 << 14;
+
 /// Why a collection runs (affects only reporting).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Reason {
@@ -466,7 +469,9 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
 
     let work = List::new_uninit();
     work.init();
-    for g in &heap.gens[..=generation] {
+    // Oldest generation first, so that the work list is in allocation order
+    // (which the analysis's newest-first walk relies on to be fast).
+    for g in heap.gens[..=generation].iter().rev() {
         work.append(g);
     }
     let unreachable = List::new_uninit();
@@ -499,7 +504,7 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
             );
         }
     }
-    let orphans = handle_garbage(heap, &unreachable, older, analysis.finalizable, debug);
+    let orphans = handle_garbage(heap, &unreachable, &analysis, older, debug);
     if let Some((sizes, start)) = stats_start {
         debug::output_to(
             heap,
@@ -543,10 +548,11 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
 fn handle_garbage(
     heap: &Heap,
     unreachable: &List,
+    analysis: &Analysis,
     older: usize,
-    finalizable: bool,
     debug: DebugFlags,
 ) -> usize {
+    let finalizable = analysis.finalizable;
     if unreachable.is_empty() {
         return 0;
     }
@@ -573,7 +579,8 @@ fn handle_garbage(
     }
     let orphans = List::new_uninit();
     orphans.init();
-    let n = tear_down(heap, unreachable, &orphans);
+    // (An upper bound if finalizers resurrected some.)
+    let n = tear_down(heap, unreachable, analysis.unreachable, &orphans);
     if debug.contains(DebugFlags::UNCOLLECTABLE) {
         for l in orphans.iter() {
             // SAFETY: orphans are allocated until their last handle goes,
@@ -666,7 +673,7 @@ fn generation_sizes(heap: &Heap) -> [usize; 4] {
 /// set stays valid while anything can still reach it. Objects still
 /// referenced at the end become `ORPHAN`s in `orphans` (freed when their last
 /// handle goes). Returns their number.
-fn tear_down(heap: &Heap, garbage: &List, orphans: &List) -> usize {
+fn tear_down(heap: &Heap, garbage: &List, size: usize, orphans: &List) -> usize {
     // The walk goes backwards, newest objects first: objects usually refer
     // to older ones, so a value's drop mostly takes the last count of
     // members still ahead, which are then freed as the walk meets them.
@@ -676,6 +683,8 @@ fn tear_down(heap: &Heap, garbage: &List, orphans: &List) -> usize {
     // `garbage` list is never read again behind the walk.
     let end = garbage.head_ptr();
     let mut prefetcher = Tracer::new(TraceKind::Prefetch);
+    // Tracing ahead pays only when the set is too big for the cache.
+    let look_ahead = size >= LOOK_AHEAD_MIN;
     // Objects waiting for their count to reach zero, linked through `next`.
     let mut waiting: *mut Links = ptr::null_mut();
     // SAFETY: the sentinel's `prev` is intact.
@@ -689,7 +698,7 @@ fn tear_down(heap: &Heap, garbage: &List, orphans: &List) -> usize {
         } else {
             NonNull::new(prev)
         };
-        if let Some(ahead) = cur {
+        if let Some(ahead) = cur.filter(|_| look_ahead) {
             // Bring in the counts the next drop will decrement.
             let guard = AbortOnPanic;
             // SAFETY: ahead of the walk: allocated, value not yet dropped.
