@@ -92,8 +92,8 @@ impl MarkStack {
     }
 
     /// # Safety
-    /// `l` must be the links of a work-list object whose scratch count is no
-    /// longer needed (it was just marked reachable).
+    /// `l` must be the links of a live tracked object in no list (a rescued
+    /// object just taken out of `unreachable`), so its `prev` is free.
     #[inline]
     unsafe fn push(&mut self, l: NonNull<Links>) {
         // SAFETY: valid links (caller).
@@ -236,8 +236,9 @@ enum Members {
 
 /// Phases 1–3 on `work`. Afterwards `work` holds the reachable objects (flag
 /// cleared, in their original order except that rescued objects come just
-/// before the object whose tracing rescued them) and `unreachable` the others, which are
-/// prepared for teardown: weak references cleared, flagged `DEAD` (and still
+/// before the object whose tracing rescued them) and `unreachable` (which
+/// must be empty) the others, in their original order, prepared for
+/// teardown: weak references cleared, flagged `DEAD` (and still
 /// `COLLECTING`) and out of the generations (`IN_GEN` cleared). A caller that
 /// runs finalizers first must revive them (clear `DEAD`).
 fn find_unreachable(heap: &Heap, work: &List, unreachable: &List, members: Members) -> Analysis {
