@@ -365,7 +365,7 @@ fn find_unreachable(heap: &Heap, work: &List, unreachable: &List, members: Membe
 }
 
 /// Book-keeping of the mark-and-partition walk of [`find_unreachable`].
-pub(crate) struct Scan {
+struct Scan {
     /// The first object of the rebuilt work list (or its sentinel).
     first_kept: *mut Links,
     /// Objects kept.
