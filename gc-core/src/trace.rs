@@ -186,9 +186,9 @@ pub struct Tracer {
 }
 
 /// How many edges a [`Tracer`] holds back (a power of two). Only the
-/// subtract pass of a full collection delays edges: applying a subtraction later never changes its
-/// result, and every pending edge is applied ([`Tracer::flush`]) before the
-/// pass ends.
+/// subtract pass of a full collection delays edges: applying a subtraction
+/// later never changes its result, and every pending edge is applied
+/// ([`Tracer::flush`]) before the pass ends.
 const EDGE_DELAY: usize = 8;
 
 pub(crate) enum TraceKind {
@@ -235,7 +235,7 @@ impl Tracer {
         self.reported = self.reported.wrapping_add(1);
         let due = core::mem::replace(slot, target.as_ptr());
         if let Some(due) = NonNull::new(due) {
-            self.apply(due);
+            apply_delayed(due);
         }
     }
 
@@ -246,16 +246,17 @@ impl Tracer {
             let idx = self.reported.wrapping_add(i) % EDGE_DELAY;
             let due = core::mem::replace(&mut self.delayed[idx], core::ptr::null_mut());
             if let Some(due) = NonNull::new(due) {
-                self.apply(due);
+                apply_delayed(due);
             }
         }
     }
+}
 
-    /// Apply one edge now.
-    #[inline(never)]
-    fn apply(&mut self, target: NonNull<Header>) {
-        crate::collector::subtract_edge_full(target)
-    }
+/// Apply one delayed edge (out of line: `edge` is inlined into every
+/// `trace`).
+#[inline(never)]
+fn apply_delayed(target: NonNull<Header>) {
+    crate::collector::subtract_edge_full(target)
 }
 
 /// `Trace` for types that cannot own a `Gc`.
