@@ -379,16 +379,16 @@ struct Scan {
 }
 
 impl Scan {
-    /// Count `hdr` into (`sign` 1) or out of (`sign` `usize::MAX`, i.e. -1
-    /// wrapping) the objects in `unreachable`.
+    /// Count `hdr` into (`delta` 1) or out of (`delta` -1) the objects in
+    /// `unreachable`.
     #[inline]
-    fn count_moved(&mut self, hdr: &Header, sign: usize) {
-        self.moved = self.moved.wrapping_add(sign);
+    fn count_moved(&mut self, hdr: &Header, delta: isize) {
+        self.moved = self.moved.wrapping_add_signed(delta);
         if hdr.vtable().has_finalizer && !hdr.has(flags::FINALIZED) {
-            self.finalizable = self.finalizable.wrapping_add(sign);
+            self.finalizable = self.finalizable.wrapping_add_signed(delta);
         }
         if hdr.has(flags::HAS_WEAK) {
-            self.with_weak = self.with_weak.wrapping_add(sign);
+            self.with_weak = self.with_weak.wrapping_add_signed(delta);
         }
     }
 
@@ -429,7 +429,7 @@ unsafe fn trace_reachable(l: NonNull<Links>, tracer: &mut Tracer, scan: &mut Sca
         // SAFETY: as above.
         let hdr = unsafe { h.as_ref() };
         // Back in the generations, out of the garbage counts.
-        scan.count_moved(hdr, usize::MAX);
+        scan.count_moved(hdr, -1);
         hdr.clear(flags::DEAD);
         hdr.set(flags::IN_GEN);
         // SAFETY: popped, so its `prev` is free; it is in no list.
