@@ -17,7 +17,7 @@
 use core::ptr::NonNull;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::header::{flags, links_of, Header};
+use crate::header::{flags, links_of, BoxLayout, Header};
 use crate::heap::{self, Heap};
 use crate::list;
 
@@ -171,7 +171,34 @@ pub(crate) unsafe fn run_finalizer(h: NonNull<Header>) {
 #[inline]
 pub(crate) unsafe fn free(heap: &Heap, h: NonNull<Header>) {
     // SAFETY: the allocation is live until the `dealloc` below.
+    let vt = unsafe { h.as_ref() }.vtable();
+    match &vt.fixed_layout {
+        // SAFETY: forwarded from the caller; the layout of its type.
+        Some(layout) => unsafe { free_with_layout(heap, h, *layout) },
+        // SAFETY: forwarded from the caller.
+        None => unsafe { free_unsized(heap, h) },
+    }
+}
+
+/// [`free`] for slices and `str`, whose layout depends on their length (kept
+/// out of line so that the sized path reads its layout straight from the
+/// vtable).
+///
+/// # Safety
+/// As [`free`].
+#[cold]
+#[inline(never)]
+unsafe fn free_unsized(heap: &Heap, h: NonNull<Header>) {
+    // SAFETY: the allocation is live until it is freed below.
     let layout = unsafe { h.as_ref().vtable().box_layout(h) };
+    // SAFETY: forwarded from the caller.
+    unsafe { free_with_layout(heap, h, layout) }
+}
+
+/// # Safety
+/// As [`free`]; `layout` is the allocation's layout.
+#[inline(always)]
+unsafe fn free_with_layout(heap: &Heap, h: NonNull<Header>, layout: BoxLayout) {
     // SAFETY: the header sits `header_offset` bytes into the allocation.
     let base = unsafe { h.cast::<u8>().sub(layout.header_offset) };
     // SAFETY: allocated by this heap with this layout (see `Gc::new`).

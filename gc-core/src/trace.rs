@@ -192,9 +192,10 @@ pub struct Tracer {
 const EDGE_DELAY: usize = 8;
 
 pub(crate) enum TraceKind {
-    /// Subtract one from the scratch count of every target in the collected
-    /// set (members flagged `COLLECTING` by the update pass).
-    Subtract,
+    /// Subtract one from the scratch count of every target already met by
+    /// the walk (flagged `COLLECTING`); edges to any other object are kept
+    /// here and applied when the walk has flagged every member.
+    Subtract(Vec<NonNull<Header>>),
     /// As `Subtract` in a full collection, where the members are the `IN_GEN`
     /// objects and a member's scratch count is set up on first contact.
     SubtractFull,
@@ -223,7 +224,9 @@ impl Tracer {
         match &mut self.kind {
             TraceKind::SubtractFull => {}
             // Young generations are small and mostly in the cache.
-            TraceKind::Subtract => return crate::collector::subtract_edge(target),
+            TraceKind::Subtract(pending) => {
+                return crate::collector::subtract_edge(pending, target)
+            }
             // Marking follows edges one after the other, so holding them
             // back would only delay the walk.
             TraceKind::Mark(stack) => return crate::collector::mark_edge(stack, target),

@@ -396,6 +396,41 @@ fn cycle_reachable_from_live_object_survives() {
     assert_eq!(c.finalized(), 2);
 }
 
+/// A young collection applies an edge to a member the walk has not met yet
+/// (here: every edge of a ring goes from an older node to a newer one) only
+/// once the walk is over, and never to an object outside the young
+/// generations. Old objects the garbage points to keep their counts: they
+/// are freed exactly when their last outside handle goes.
+#[test]
+fn young_collection_counts_edges_to_newer_members_and_spares_old_targets() {
+    start();
+    let c = Counters::default();
+    let old = c.node();
+    let old_weak = Gc::downgrade(&old);
+    gc::collect();
+    assert_eq!(gen_of(&old), Some(2));
+    let len = scaled(50, 8);
+    let weaks = c.garbage_ring(len);
+    // Each young member also points at the old node, and a young survivor
+    // points at the ring's newest member from outside the ring.
+    for w in &weaks {
+        link(&w.upgrade().unwrap(), &old);
+    }
+    let survivor = c.node();
+    let newest = weaks[len - 1].upgrade().unwrap();
+    link(&newest, &survivor);
+    drop(newest);
+    assert_eq!(gc::collect_generation(0), len);
+    assert!(all_dead(&weaks));
+    assert_eq!(c.dropped(), len);
+    assert_eq!(gen_of(&survivor), Some(1));
+    assert_eq!(Gc::strong_count(&survivor), 1);
+    assert_eq!(Gc::strong_count(&old), 1, "the ring's edges to it are gone");
+    drop(old);
+    assert!(old_weak.upgrade().is_none(), "freed by its last handle");
+    assert_eq!(gc::collect(), 0);
+}
+
 #[test]
 fn cycle_reachable_only_from_frozen_object_survives_until_unfrozen() {
     start();

@@ -4,14 +4,19 @@
 //! one work list:
 //!
 //! 1. *update refs*: each object's scratch count := its strong count, and the
-//!    object is flagged `COLLECTING`. A full collection skips this walk: its
-//!    members are exactly the objects flagged `IN_GEN`, so pass 2 sets each
-//!    one up when it first meets it (as a target or in the walk);
+//!    object is flagged `COLLECTING`. This happens in the walk of pass 2,
+//!    when the walk meets the object, before its own edges are applied;
 //! 2. *subtract refs*: tracing every object, each edge to a `COLLECTING`
 //!    object subtracts one from the target's scratch count. What is left is
-//!    the number of references from outside the work list. The walk also
-//!    reverses the list's `next` chain, and the edges it reports are applied
-//!    a few at a time behind a prefetch (see `Tracer::edge`);
+//!    the number of references from outside the work list. An edge to an
+//!    object the walk has not met yet is applied later: in a full collection
+//!    every `IN_GEN` object is a member, so the edge sets its target up at
+//!    once; in a young collection membership is known only when the walk
+//!    has flagged every member, so such edges wait in a buffer until then
+//!    (objects are built pointing to older ones, which the walk has met, so
+//!    few wait). The walk also reverses the list's `next` chain, and in a
+//!    full collection the edges it reports are applied a few at a time
+//!    behind a prefetch (see `Tracer::edge`);
 //! 3. *mark and partition* in one walk, newest objects first (CPython's
 //!    `move_unreachable`): an object with a positive scratch count, or
 //!    marked by an edge from a reachable object, is reachable: it is kept
@@ -34,15 +39,17 @@
 //! handle to it remains (see [`tear_down`]).
 //!
 //! Invariants:
-//! - During phases 1–3 `Links::prev` of a work-list object holds its scratch
-//!   count; only `next` is a list pointer (reversed after phase 2). An object
-//!   moved to the unreachable list has real links there and is flagged
-//!   `DEAD` until the walk ends; a rescued one's `prev` holds the stack link
-//!   until it is kept. No user code runs in these phases except `Trace::trace`, whose
+//! - During phases 1–3 only `next` of a work-list object is a list pointer
+//!   (reversed by phase 2); once the object is set up (`COLLECTING`) its
+//!   `Links::prev` holds its scratch count. An object moved to the
+//!   unreachable list has real links there and is flagged `DEAD` until the
+//!   walk ends; a rescued one's `prev` holds the stack link until it is
+//!   kept. No user code runs in these phases except `Trace::trace`, whose
 //!   contract forbids changing the graph; a panic there aborts.
 //! - Before any user code runs (callbacks, finalizers, drops), every tracked
 //!   object is again in a well-formed list and only garbage carries
-//!   `COLLECTING`.
+//!   `COLLECTING` (none does while finalizers run: the analysis after them
+//!   starts from unflagged members).
 //! - Only one collection runs at a time per heap (`Heap::collecting`); a
 //!   collection requested from inside one returns 0.
 
@@ -63,6 +70,9 @@ use crate::trace::{TraceKind, Tracer};
 /// the objects a walk meets next usually lie just above (pass 2) or below
 /// (pass 3, which walks backwards) the current one.
 const WALK_PREFETCH: usize = 4096;
+
+/// Capacity of the pending-edge buffer kept between young collections.
+const PENDING_KEEP: usize = 1 << 12;
 
 /// Garbage sets from this size on are torn down looking one object ahead.
 const LOOK_AHEAD_MIN: usize = 1 << 14;
@@ -120,17 +130,35 @@ fn set_scratch(l: &Links, n: usize) {
     l.prev.set(ptr::without_provenance_mut(n));
 }
 
-/// Tracer callback for phase 2.
+/// Tracer callback for phase 2 of a young collection: an edge to an object
+/// the walk has not met yet (or to a non-member) waits in `pending`.
 #[inline]
-pub(crate) fn subtract_edge(target: NonNull<Header>) {
+pub(crate) fn subtract_edge(pending: &mut Vec<NonNull<Header>>, target: NonNull<Header>) {
     // SAFETY: an edge reported by `trace` points to a live object.
+    if unsafe { target.as_ref() }.has(flags::COLLECTING) {
+        subtract_one(target);
+    } else {
+        pending.push(target);
+    }
+}
+
+/// Subtract one from the scratch count of the work-list member `target`.
+#[inline]
+fn subtract_one(target: NonNull<Header>) {
+    // SAFETY: `COLLECTING` objects are tracked and in the work list.
+    let l = unsafe { links_of(target).as_ref() };
+    let n = scratch(l);
+    debug_assert!(n > 0, "a Trace impl reported more edges than it owns");
+    set_scratch(l, n.wrapping_sub(1));
+}
+
+/// Apply an edge `subtract_edge` held back, once every member is flagged.
+#[inline]
+fn apply_pending(target: NonNull<Header>) {
+    // SAFETY: the edge's holder is alive and unchanged, so is the target.
     let hdr = unsafe { target.as_ref() };
     if hdr.has(flags::COLLECTING) {
-        // SAFETY: `COLLECTING` objects are tracked and in the work list.
-        let l = unsafe { links_of(target).as_ref() };
-        let n = scratch(l);
-        debug_assert!(n > 0, "a Trace impl reported more edges than it owns");
-        set_scratch(l, n.wrapping_sub(1));
+        subtract_one(target);
     } else if hdr.has(flags::DETACHED) {
         reattach_slow(target);
     }
@@ -143,11 +171,7 @@ pub(crate) fn subtract_edge_full(target: NonNull<Header>) {
     // SAFETY: an edge reported by `trace` points to a live object.
     let hdr = unsafe { target.as_ref() };
     if hdr.has(flags::COLLECTING) {
-        // SAFETY: `COLLECTING` objects are tracked and in the work list.
-        let l = unsafe { links_of(target).as_ref() };
-        let n = scratch(l);
-        debug_assert!(n > 0, "a Trace impl reported more edges than it owns");
-        set_scratch(l, n.wrapping_sub(1));
+        subtract_one(target);
     } else if hdr.has(flags::IN_GEN) {
         // SAFETY: `IN_GEN` objects are tracked and, in a full collection,
         // all in the work list (whose `prev` links are no longer used).
@@ -227,10 +251,13 @@ struct Analysis {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Members {
     /// Every object in generations 0–2 (all merged into the work list): the
-    /// `IN_GEN` flag already tells membership, so no update pass is needed.
+    /// `IN_GEN` flag tells membership, so the first edge to a member sets it
+    /// up.
     AllGenerations,
     /// Just the objects of the work list (young generations, or garbage
-    /// re-examined after finalizers): an update pass flags them.
+    /// re-examined after finalizers; none flagged `COLLECTING` yet): the walk
+    /// sets each one up when it meets it, and edges to objects not met yet
+    /// wait until the walk ends.
     WorkList,
 }
 
@@ -240,26 +267,21 @@ enum Members {
 /// must be empty) the others, in their original order, prepared for
 /// teardown: weak references cleared, flagged `DEAD` (and still
 /// `COLLECTING`) and out of the generations (`IN_GEN` cleared). A caller that
-/// runs finalizers first must revive them (clear `DEAD`).
+/// runs finalizers first must revive them (clear `DEAD`) and clear
+/// `COLLECTING` before analysing them again: no member of `work` may carry it
+/// on entry.
 fn find_unreachable(heap: &Heap, work: &List, unreachable: &List, members: Members) -> Analysis {
     let guard = AbortOnPanic;
-    // 1. update refs: scratch count := strong count, flag `COLLECTING`.
-    //    For all generations this happens in pass 2, on first contact.
-    if members == Members::WorkList {
-        for l in work.iter() {
-            // SAFETY: list members are live tracked objects.
-            unsafe {
-                let h = header_of(l);
-                set_scratch(l.as_ref(), h.as_ref().strong.get());
-                h.as_ref().set(flags::COLLECTING);
-            }
-        }
-    }
-    // 2. subtract refs (`prev` now holds counts). The walk also reverses
-    //    the `next` chain, so that pass 3 meets the newest objects first.
+    // 1.+2. update and subtract refs in one walk: each object's scratch
+    //    count is set up (in `prev`, flagged `COLLECTING`) before its own
+    //    edges are applied; an edge to an object not set up yet is applied
+    //    when that object is met (all generations: every `IN_GEN` object is
+    //    a member) or after the walk (young: membership is known only then).
+    //    The walk also reverses the `next` chain, so that pass 3 meets the
+    //    newest objects first.
     let kind = match members {
         Members::AllGenerations => TraceKind::SubtractFull,
-        Members::WorkList => TraceKind::Subtract,
+        Members::WorkList => TraceKind::Subtract(heap.pending_edges.take()),
     };
     let mut tracer = Tracer::new(kind);
     let end = work.head_ptr();
@@ -280,9 +302,13 @@ fn find_unreachable(heap: &Heap, work: &List, unreachable: &List, members: Membe
         let h = unsafe { header_of(l) };
         // SAFETY: as above.
         let hdr = unsafe { h.as_ref() };
+        debug_assert!(
+            members == Members::AllGenerations || !hdr.has(flags::COLLECTING),
+            "a young work-list member was set up before the walk met it"
+        );
         if !hdr.has(flags::COLLECTING) {
-            // First contact (all generations only): set up its count before
-            // its own edges, which may point to itself, are subtracted.
+            // First contact: set up its count before its own edges, which
+            // may point to itself, are subtracted.
             set_scratch(links, hdr.strong.get());
             hdr.set(flags::COLLECTING);
         }
@@ -290,6 +316,13 @@ fn find_unreachable(heap: &Heap, work: &List, unreachable: &List, members: Membe
         unsafe { trace_object(h, &mut tracer) };
     }
     tracer.flush();
+    if let TraceKind::Subtract(mut pending) = tracer.kind {
+        for target in pending.drain(..) {
+            apply_pending(target);
+        }
+        pending.shrink_to(PENDING_KEEP);
+        heap.pending_edges.set(pending);
+    }
     // 3. mark and partition in one walk (CPython's `move_unreachable`),
     //    newest objects first: in Rust an object can only be built pointing
     //    to older ones, so what a reachable object reaches is mostly still
@@ -558,10 +591,11 @@ fn handle_garbage(
         return 0;
     }
     if finalizable || debug.contains(DebugFlags::SAVEALL) {
-        // Finalizers and `gc::garbage()` see intact objects.
+        // Finalizers and `gc::garbage()` see intact objects, and the
+        // analysis after the finalizers starts from unflagged members.
         for l in unreachable.iter() {
             // SAFETY: live garbage objects.
-            unsafe { header_of(l).as_ref() }.clear(flags::DEAD);
+            unsafe { header_of(l).as_ref() }.clear(flags::DEAD | flags::COLLECTING);
         }
     }
     if finalizable {

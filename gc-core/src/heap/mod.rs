@@ -70,6 +70,10 @@ pub(crate) struct Heap {
     pub(crate) drop_depth: Cell<usize>,
     /// Objects whose count reached zero while destruction was nested too deep.
     pub(crate) deferred: RefCell<Vec<NonNull<Header>>>,
+    /// Edges a young collection's subtract pass holds until the walk ends
+    /// (see `collector::find_unreachable`); empty between collections, kept
+    /// for its capacity.
+    pub(crate) pending_edges: Cell<Vec<NonNull<Header>>>,
     /// Weak cells of objects that have weak references, keyed by header address.
     pub(crate) weak_cells: RefCell<HashMap<usize, NonNull<WeakCell>>>,
     /// Where the blocks come from.
@@ -184,6 +188,7 @@ impl Heap {
             stats: RefCell::new(Default::default()),
             drop_depth: Cell::new(0),
             deferred: RefCell::new(Vec::new()),
+            pending_edges: Cell::new(Vec::new()),
             weak_cells: RefCell::new(HashMap::new()),
             pool: pool::PoolAllocator::new(),
             callbacks: RefCell::default(),
