@@ -1002,7 +1002,17 @@ impl Report<'_> {
                 Some((p, t)) => {
                     let s = t / g;
                     all_ok &= s >= 2.0;
-                    parts.push(format!("{} {:.2}× (vs {p})", w.name(), s));
+                    // Hand-broken `Rc` does no collection work at all: a
+                    // target below its time cannot be met by any collector.
+                    let below_rc = match self.median(w, "Rc") {
+                        Some(r) if s < 2.0 && t / 2.0 < r => format!(
+                            "; 2× would need {}, less than hand-broken `Rc`'s {}",
+                            fmt_ns(t / 2.0),
+                            fmt_ns(r)
+                        ),
+                        _ => String::new(),
+                    };
+                    parts.push(format!("{} {:.2}× (vs {p}{below_rc})", w.name(), s));
                 }
                 None => parts.push(format!("{}: no peer completed", w.name())),
             }
