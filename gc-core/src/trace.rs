@@ -219,7 +219,7 @@ impl Tracer {
     }
 
     /// Report one edge to the object with header `target`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn edge(&mut self, target: NonNull<Header>) {
         match &mut self.kind {
             TraceKind::SubtractFull => {}
