@@ -53,9 +53,10 @@ pub(crate) mod flags {
     /// returns to generation 0 when a traced object reports an edge to it
     /// (which proves its only handle is no longer mutably borrowed).
     pub const DETACHED: usize = 1 << 7;
-    /// The object is in generation 0, 1 or 2 (not frozen, detached, dead or
-    /// under finalization): exactly the members of a full collection, which
-    /// can therefore skip the pass that flags its members.
+    /// The object is in generation 0, 1 or 2 (not frozen, detached or dead),
+    /// or is garbage whose finalizers are running (analysed again after
+    /// them). The members of a full collection are exactly these objects;
+    /// every member of any analysis carries the flag.
     pub const IN_GEN: usize = 1 << 8;
     /// All flag bits; the vtable alignment guarantees these are zero in its address.
     pub const MASK: usize = (1 << 9) - 1;

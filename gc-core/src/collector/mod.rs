@@ -9,14 +9,17 @@
 //! 2. *subtract refs*: tracing every object, each edge to a `COLLECTING`
 //!    object subtracts one from the target's scratch count. What is left is
 //!    the number of references from outside the work list. An edge to an
-//!    object the walk has not met yet is applied later: in a full collection
-//!    every `IN_GEN` object is a member, so the edge sets its target up at
-//!    once; in a young collection membership is known only when the walk
-//!    has flagged every member, so such edges wait in a buffer until then
-//!    (objects are built pointing to older ones, which the walk has met, so
-//!    few wait). The walk also reverses the list's `next` chain, and in a
-//!    full collection the edges it reports are applied a few at a time
-//!    behind a prefetch (see `Tracer::edge`);
+//!    object the walk has not met yet: in a full collection every `IN_GEN`
+//!    object is a member, so the edge sets its target up on the spot; in a
+//!    young collection membership is known only when the walk has flagged
+//!    every member, so an edge to an `IN_GEN` object not flagged yet (a
+//!    younger member, or an object of an older generation) waits in a
+//!    buffer until then. Objects are built pointing to older ones, which the
+//!    walk has met, so mostly only edges into older generations wait; the
+//!    buffer is bounded by the young objects' edges to tracked objects. The
+//!    walk also reverses the list's `next` chain, and in a full collection
+//!    the edges it reports are applied a few at a time behind a prefetch
+//!    (see `Tracer::edge`);
 //! 3. *mark and partition* in one walk, newest objects first (CPython's
 //!    `move_unreachable`): an object with a positive scratch count, or
 //!    marked by an edge from a reachable object, is reachable: it is kept
@@ -131,13 +134,17 @@ fn set_scratch(l: &Links, n: usize) {
 }
 
 /// Tracer callback for phase 2 of a young collection: an edge to an object
-/// the walk has not met yet (or to a non-member) waits in `pending`.
+/// that may be a member the walk has not met yet waits in `pending`. Only
+/// `IN_GEN` objects can be members, and a `DETACHED` target must be
+/// re-attached; edges to anything else (untracked, frozen, orphans) are
+/// dropped at once, so `pending` holds at most the edges to tracked objects.
 #[inline]
 pub(crate) fn subtract_edge(pending: &mut Vec<NonNull<Header>>, target: NonNull<Header>) {
     // SAFETY: an edge reported by `trace` points to a live object.
-    if unsafe { target.as_ref() }.has(flags::COLLECTING) {
+    let hdr = unsafe { target.as_ref() };
+    if hdr.has(flags::COLLECTING) {
         subtract_one(target);
-    } else {
+    } else if hdr.has(flags::IN_GEN | flags::DETACHED) {
         pending.push(target);
     }
 }
@@ -267,9 +274,9 @@ enum Members {
 /// must be empty) the others, in their original order, prepared for
 /// teardown: weak references cleared, flagged `DEAD` (and still
 /// `COLLECTING`) and out of the generations (`IN_GEN` cleared). A caller that
-/// runs finalizers first must revive them (clear `DEAD`) and clear
-/// `COLLECTING` before analysing them again: no member of `work` may carry it
-/// on entry.
+/// runs finalizers first must revive them (clear `DEAD`) and, before
+/// analysing them again, clear `COLLECTING` and set `IN_GEN`: every member of
+/// `work` must be flagged `IN_GEN` and none `COLLECTING` on entry.
 fn find_unreachable(heap: &Heap, work: &List, unreachable: &List, members: Members) -> Analysis {
     let guard = AbortOnPanic;
     // 1.+2. update and subtract refs in one walk: each object's scratch
@@ -591,11 +598,14 @@ fn handle_garbage(
         return 0;
     }
     if finalizable || debug.contains(DebugFlags::SAVEALL) {
-        // Finalizers and `gc::garbage()` see intact objects, and the
-        // analysis after the finalizers starts from unflagged members.
+        // Finalizers and `gc::garbage()` see intact objects. The analysis
+        // after the finalizers needs its members unflagged and `IN_GEN`, like
+        // a young collection's (and no full collection can run meanwhile).
         for l in unreachable.iter() {
             // SAFETY: live garbage objects.
-            unsafe { header_of(l).as_ref() }.clear(flags::DEAD | flags::COLLECTING);
+            let hdr = unsafe { header_of(l).as_ref() };
+            hdr.clear(flags::DEAD | flags::COLLECTING);
+            hdr.set(flags::IN_GEN);
         }
     }
     if finalizable {

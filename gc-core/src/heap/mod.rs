@@ -70,9 +70,10 @@ pub(crate) struct Heap {
     pub(crate) drop_depth: Cell<usize>,
     /// Objects whose count reached zero while destruction was nested too deep.
     pub(crate) deferred: RefCell<Vec<NonNull<Header>>>,
-    /// Edges a young collection's subtract pass holds until the walk ends
-    /// (see `collector::find_unreachable`); empty between collections, kept
-    /// for its capacity.
+    /// Edges the subtract pass of a young collection (or of the analysis
+    /// after finalizers) holds until its walk ends (see
+    /// `collector::find_unreachable`); empty between collections, kept for
+    /// its capacity.
     pub(crate) pending_edges: Cell<Vec<NonNull<Header>>>,
     /// Weak cells of objects that have weak references, keyed by header address.
     pub(crate) weak_cells: RefCell<HashMap<usize, NonNull<WeakCell>>>,
@@ -261,8 +262,8 @@ impl Heap {
             self.detached.push_back(l);
             let hdr = h.as_ref();
             hdr.set(crate::header::flags::DETACHED);
-            // A member of a garbage set taken out by a finalizer: it now
-            // belongs to no analysis.
+            // It belongs to no generation and no analysis (this may be a
+            // member of a garbage set that a finalizer takes out).
             hdr.clear(crate::header::flags::COLLECTING | crate::header::flags::IN_GEN);
         }
     }
