@@ -189,8 +189,9 @@ pub(crate) unsafe fn free(heap: &Heap, h: NonNull<Header>) {
 #[cold]
 #[inline(never)]
 unsafe fn free_unsized(heap: &Heap, h: NonNull<Header>) {
-    // SAFETY: the allocation is live until it is freed below.
-    let layout = unsafe { h.as_ref().vtable().box_layout(h) };
+    // SAFETY: the allocation is live until it is freed below; its type has
+    // no fixed layout, so `layout` reads its length.
+    let layout = unsafe { (h.as_ref().vtable().layout)(h) };
     // SAFETY: forwarded from the caller.
     unsafe { free_with_layout(heap, h, layout) }
 }

@@ -193,8 +193,9 @@ const EDGE_DELAY: usize = 8;
 
 pub(crate) enum TraceKind {
     /// Subtract one from the scratch count of every target already met by
-    /// the walk (flagged `COLLECTING`); edges to any other object are kept
-    /// here and applied when the walk has flagged every member.
+    /// the walk (flagged `COLLECTING`); edges to other objects that may be
+    /// members (`IN_GEN`) or must be re-attached (`DETACHED`) are kept here
+    /// and applied when the walk has flagged every member.
     Subtract(Vec<NonNull<Header>>),
     /// As `Subtract` in a full collection, where the members are the `IN_GEN`
     /// objects and a member's scratch count is set up on first contact.
