@@ -66,18 +66,9 @@ impl List {
     /// `node` must point to the links of a live tracked object that is in no list.
     #[inline]
     pub(crate) unsafe fn push_front(&self, node: NonNull<Links>) {
-        let head = self.head_ptr();
-        let first = self.head.next.get();
-        // SAFETY: `node` is valid (caller) and `first` is a node of this list
-        // (or the sentinel). The links are written whole.
-        unsafe {
-            node.as_ptr().write(Links {
-                next: Cell::new(first),
-                prev: Cell::new(head),
-            });
-            (*first).prev.set(node.as_ptr());
-        }
-        self.head.next.set(node.as_ptr());
+        // SAFETY: `node` is in no list (caller); the sentinel and its first
+        // node (or the sentinel again) are adjacent in this list.
+        unsafe { insert_between(node, self.head_ptr(), self.head.next.get()) }
     }
 
     /// Append `node` (which must be in no list).
@@ -86,18 +77,9 @@ impl List {
     /// `node` must point to the links of a live tracked object that is in no list.
     #[inline]
     pub(crate) unsafe fn push_back(&self, node: NonNull<Links>) {
-        let head = self.head_ptr();
-        let last = self.head.prev.get();
-        // SAFETY: `node` is valid (caller) and `last` is a node of this list.
-        // The links are written whole: they may be uninitialised memory.
-        unsafe {
-            node.as_ptr().write(Links {
-                next: Cell::new(head),
-                prev: Cell::new(last),
-            });
-            (*last).next.set(node.as_ptr());
-        }
-        self.head.prev.set(node.as_ptr());
+        // SAFETY: `node` is in no list (caller); the last node (or the
+        // sentinel) and the sentinel are adjacent in this list.
+        unsafe { insert_between(node, self.head.prev.get(), self.head_ptr()) }
     }
 
     /// Move every element of `other` to the end of `self`, leaving `other` empty.
@@ -166,6 +148,25 @@ pub(crate) unsafe fn init_unlinked(node: NonNull<Links>) {
             next: Cell::new(node.as_ptr()),
             prev: Cell::new(node.as_ptr()),
         })
+    }
+}
+
+/// Link `node` in between the adjacent nodes `prev` and `next` of one list.
+///
+/// # Safety
+/// `node` must point to the links of a live tracked object that is in no list
+/// (its links may be uninitialised: they are written whole); `prev` and
+/// `next` must be adjacent nodes (or the sentinel) of a well-formed list.
+#[inline]
+unsafe fn insert_between(node: NonNull<Links>, prev: *mut Links, next: *mut Links) {
+    // SAFETY: all three are valid links (caller).
+    unsafe {
+        node.as_ptr().write(Links {
+            next: Cell::new(next),
+            prev: Cell::new(prev),
+        });
+        (*prev).next.set(node.as_ptr());
+        (*next).prev.set(node.as_ptr());
     }
 }
 
