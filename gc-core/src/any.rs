@@ -5,7 +5,7 @@ use core::fmt;
 use core::hash::{Hash, Hasher};
 use core::ptr::NonNull;
 
-use crate::header::{box_of, GcPointee, Header};
+use crate::header::{box_of, flags, GcPointee, Header};
 use crate::lifecycle;
 use crate::trace::{Finalize, Trace, Tracer};
 use crate::Gc;
@@ -41,7 +41,18 @@ impl GcAny {
     pub(crate) unsafe fn new_ref(ptr: NonNull<Header>) -> GcAny {
         // SAFETY: forwarded from the caller.
         unsafe { ptr.as_ref() }.inc_strong();
-        GcAny { ptr }
+        let any = GcAny { ptr };
+        any.reattach_if_detached();
+        any
+    }
+
+    /// A new handle proves a detached object is no longer mutably borrowed
+    /// (see `Heap::reattach`).
+    fn reattach_if_detached(&self) {
+        if self.header().has(flags::DETACHED) {
+            // SAFETY: a live detached object.
+            unsafe { crate::heap::reattach(self.ptr) };
+        }
     }
 
     pub(crate) fn header_ptr(&self) -> NonNull<Header> {
@@ -150,7 +161,9 @@ impl GcAny {
 impl Clone for GcAny {
     fn clone(&self) -> GcAny {
         self.header().inc_strong();
-        GcAny { ptr: self.ptr }
+        let any = GcAny { ptr: self.ptr };
+        any.reattach_if_detached();
+        any
     }
 }
 

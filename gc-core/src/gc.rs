@@ -123,8 +123,12 @@ pub(crate) fn run_callbacks(heap: &Heap, phase: Phase, info: &CallbackInfo) {
             .and_then(Option::take);
         let Some(mut cb) = taken else { continue };
         let result = catch_unwind(AssertUnwindSafe(|| cb(phase, info)));
+        if let Err(payload) = result {
+            crate::report::panic_in("callback", "gc callback", payload);
+        }
         // Put it back unless it was removed while running; a removed one is
-        // dropped here, outside the borrow, as its drop may run user code.
+        // dropped here, outside the borrow and under `catch_unwind`: what it
+        // captured is user code, which may drop handles or panic.
         let removed = match heap.callbacks.borrow_mut().map.get_mut(id) {
             Some(slot) => {
                 *slot = Some(cb);
@@ -132,10 +136,18 @@ pub(crate) fn run_callbacks(heap: &Heap, phase: Phase, info: &CallbackInfo) {
             }
             None => Some(cb),
         };
-        drop(removed);
-        if let Err(payload) = result {
-            crate::report::panic_in("callback", "gc callback", payload);
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(removed))) {
+            crate::report::panic_in("drop", "gc callback", payload);
         }
+    }
+}
+
+/// Thread exit: drop every callback (they run no more, as in CPython), so
+/// that what they captured is released before the last collections.
+pub(crate) fn drop_callbacks(heap: &Heap) {
+    let all = core::mem::take(&mut *heap.callbacks.borrow_mut());
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(all))) {
+        crate::report::panic_in("drop", "gc callback", payload);
     }
 }
 
@@ -306,23 +318,18 @@ pub fn stats() -> [GenerationStats; 3] {
 pub fn freeze() {
     with_heap((), |h| {
         for g in &h.gens {
-            set_in_gen(g, false);
+            clear_in_gen(g);
             h.permanent.append(g);
         }
         h.counts[0].set(0);
     })
 }
 
-/// Set or clear `IN_GEN` on every object of `list` (freeze/unfreeze).
-fn set_in_gen(list: &crate::list::List, on: bool) {
+/// Clear `IN_GEN` on every object of `list` (freeze).
+fn clear_in_gen(list: &crate::list::List) {
     for l in list.iter() {
         // SAFETY: list members are live tracked objects.
-        let hdr = unsafe { header_of(l).as_ref() };
-        if on {
-            hdr.set(flags::IN_GEN);
-        } else {
-            hdr.clear(flags::IN_GEN);
-        }
+        unsafe { header_of(l).as_ref() }.clear(flags::IN_GEN);
     }
 }
 
@@ -333,10 +340,7 @@ fn set_in_gen(list: &crate::list::List, on: bool) {
 /// assert_eq!(gc_core::gc::freeze_count(), 0);
 /// ```
 pub fn unfreeze() {
-    with_heap((), |h| {
-        set_in_gen(&h.permanent, true);
-        h.gens[GENERATIONS - 1].append(&h.permanent)
-    })
+    with_heap((), Heap::unfreeze)
 }
 
 /// Number of objects in the permanent generation.
@@ -501,20 +505,24 @@ pub(crate) fn edges_of(h: NonNull<Header>) -> Vec<NonNull<Header>> {
 /// ```
 pub fn referrers(to: &GcAny) -> Vec<GcAny> {
     let target = to.header_ptr();
-    with_heap(Vec::new(), |h| {
-        let mut out = Vec::new();
-        for list in h.gens.iter().chain([&h.permanent]) {
-            for l in list.iter() {
-                // SAFETY: list members are live tracked objects.
-                let obj = unsafe { header_of(l) };
-                if edges_of(obj).contains(&target) {
-                    // SAFETY: as above.
-                    out.push(unsafe { GcAny::new_ref(obj) });
-                }
-            }
+    let mut all = with_heap(Vec::new(), tracked_objects);
+    // Each candidate is held by a handle while it is traced (user code).
+    all.retain(|obj| edges_of(obj.header_ptr()).contains(&target));
+    all
+}
+
+/// A handle to every tracked object in generations 0–2 and the permanent
+/// generation, taken before any user code runs, so that walking them never
+/// depends on a list that user code could change.
+pub(crate) fn tracked_objects(heap: &Heap) -> Vec<GcAny> {
+    let mut out = Vec::new();
+    for list in heap.gens.iter().chain([&heap.permanent]) {
+        for l in list.iter() {
+            // SAFETY: list members are live tracked objects.
+            out.push(unsafe { GcAny::new_ref(header_of(l)) });
         }
-        out
-    })
+    }
+    out
 }
 
 /// Return every empty arena to the system allocator now, like `malloc_trim`.
@@ -600,11 +608,11 @@ pub fn debug() -> DebugFlags {
 /// gc::set_debug(DebugFlags::empty());
 /// gc::set_debug_output(None);
 /// ```
+///
+/// Called from inside the sink itself (while it writes), the change takes
+/// effect as soon as that write returns.
 pub fn set_debug_output(sink: Option<Box<dyn std::io::Write>>) {
-    with_heap((), |h| {
-        let old = h.debug_sink.replace(sink);
-        drop(old); // outside the borrow: its drop may flush or run user code
-    })
+    with_heap((), |h| crate::debug::set_sink(h, sink))
 }
 
 /// The objects [`DebugFlags::SAVEALL`] kept instead of freeing them
@@ -624,32 +632,36 @@ pub fn set_debug_output(sink: Option<Box<dyn std::io::Write>>) {
 /// gc::set_debug(gc::DebugFlags::empty());
 /// gc::clear_garbage();
 /// assert!(gc::garbage().is_empty());
+/// assert_eq!(gc::collect(), 1); // freed by the next collection
 /// ```
 pub fn garbage() -> Vec<GcAny> {
     with_heap(Vec::new(), |h| h.garbage.borrow().clone())
 }
 
-/// Drop the handles in [`garbage`] and free the objects: a full collection
-/// runs (with `SAVEALL` suspended) unless one is already running, in which
-/// case the next collection frees them.
+/// Drop the handles in [`garbage`], and nothing else: CPython's
+/// `gc.garbage.clear()`. The objects they kept are still cyclic garbage;
+/// the next collection (automatic or [`collect`]) frees them and counts
+/// them — unless `SAVEALL` is still set, which saves them again.
 ///
 /// ```
-/// gc_core::gc::clear_garbage();
-/// assert!(gc_core::gc::garbage().is_empty());
+/// use gc_core::{gc, Finalize, Gc, Trace};
+/// use std::cell::RefCell;
+/// #[derive(Trace, Finalize)]
+/// struct N(RefCell<Option<Gc<N>>>);
+/// let n = Gc::new(N(RefCell::new(None)));
+/// *n.0.borrow_mut() = Some(n.clone());
+/// drop(n);
+/// gc::set_debug(gc::DebugFlags::SAVEALL);
+/// assert_eq!(gc::collect(), 1);
+/// gc::set_debug(gc::DebugFlags::empty());
+/// gc::clear_garbage();
+/// assert!(gc::garbage().is_empty());
+/// assert_eq!(gc::collect(), 1); // the cycle is freed now
 /// ```
 pub fn clear_garbage() {
     with_heap((), |h| {
         let saved = core::mem::take(&mut *h.garbage.borrow_mut());
-        if saved.is_empty() {
-            return;
-        }
-        drop(saved);
-        if !h.collecting.get() {
-            let flags = h.debug.get();
-            h.debug.set(flags & !DebugFlags::SAVEALL);
-            collector::collect(h, GENERATIONS - 1, Reason::Manual);
-            h.debug.set(h.debug.get() | (flags & DebugFlags::SAVEALL));
-        }
+        drop(saved); // outside the borrow: dropping may free objects
     })
 }
 
@@ -687,7 +699,7 @@ pub fn write_dot(
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     match heap::current() {
-        Some(h) => crate::debug::dot::write(h, root.header_ptr(), options, out),
+        Some(h) => crate::debug::dot::write(h, root, options, out),
         None => Ok(()),
     }
 }

@@ -326,8 +326,11 @@ pub(crate) mod sealed {
     unsafe impl<T: Trace> Pointee for [T] {
         #[inline]
         unsafe fn from_header(h: NonNull<Header>) -> NonNull<GcBox<[T]>> {
-            // SAFETY: the caller guarantees a live `[T]` allocation.
-            let len = unsafe { slice_len(h, T::needs_tracking()) };
+            // SAFETY: the caller guarantees a live `[T]` allocation. Where
+            // its length sits depends on whether it was allocated tracked,
+            // which its vtable says (`needs_tracking` is not asked again: a
+            // hand-written impl might answer differently).
+            let len = unsafe { slice_len(h, h.as_ref().vtable().tracked) };
             let fat = ptr::slice_from_raw_parts_mut(h.as_ptr().cast::<T>(), len) as *mut GcBox<[T]>;
             // SAFETY: derived from a non-null pointer.
             unsafe { NonNull::new_unchecked(fat) }
@@ -361,7 +364,8 @@ pub(crate) unsafe fn box_of<T: ?Sized + GcPointee>(h: NonNull<Header>) -> NonNul
 
 /// Builds the `'static` vtables of sized types. `TRACKED` and `FIN` are
 /// computed from `Trace::needs_tracking` / `Finalize::has_finalizer` (plain
-/// functions, so they cannot feed a `const` directly) by [`vtable_of`].
+/// functions, so they cannot feed a `const` directly) by [`vtable_of`], which
+/// takes the tracking answer its caller also used for the layout.
 struct SizedVTable<T, const TRACKED: bool, const FIN: bool>(PhantomData<T>);
 
 impl<T: Trace, const TRACKED: bool, const FIN: bool> SizedVTable<T, TRACKED, FIN> {
@@ -409,10 +413,12 @@ static STR_VTABLE: VTable = VTable {
     has_finalizer: false,
 };
 
-/// The vtable of a sized type.
+/// The vtable of a sized type, for an object allocated tracked (with links)
+/// or not: `tracked` is the one answer of `T::needs_tracking()` that the
+/// object's layout was also computed from.
 #[inline]
-pub(crate) fn vtable_of<T: Trace>() -> &'static VTable {
-    match (T::needs_tracking(), T::has_finalizer()) {
+pub(crate) fn vtable_of<T: Trace>(tracked: bool) -> &'static VTable {
+    match (tracked, T::has_finalizer()) {
         (true, true) => &SizedVTable::<T, true, true>::VTABLE,
         (true, false) => &SizedVTable::<T, true, false>::VTABLE,
         (false, true) => &SizedVTable::<T, false, true>::VTABLE,
@@ -420,10 +426,10 @@ pub(crate) fn vtable_of<T: Trace>() -> &'static VTable {
     }
 }
 
-/// The vtable of `[T]`.
+/// The vtable of `[T]`; `tracked` as for [`vtable_of`].
 #[inline]
-pub(crate) fn slice_vtable_of<T: Trace>() -> &'static VTable {
-    match (T::needs_tracking(), T::has_finalizer()) {
+pub(crate) fn slice_vtable_of<T: Trace>(tracked: bool) -> &'static VTable {
+    match (tracked, T::has_finalizer()) {
         (true, true) => &SliceVTable::<T, true, true>::VTABLE,
         (true, false) => &SliceVTable::<T, true, false>::VTABLE,
         (false, true) => &SliceVTable::<T, false, true>::VTABLE,

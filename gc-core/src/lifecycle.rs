@@ -206,15 +206,43 @@ unsafe fn free_with_layout(heap: &Heap, h: NonNull<Header>, layout: BoxLayout) {
     unsafe { heap.dealloc(base, layout.layout) };
 }
 
-/// Destroy every queued object (and whatever they queue in turn).
+/// Destroy every queued object (and whatever they queue in turn). A
+/// panicking drop unwinds to the caller, as a drop of the last `Gc` does;
+/// the objects still queued wait for the next drain.
 pub(crate) fn drain_deferred(heap: &Heap) {
-    loop {
-        let Some(h) = heap.deferred.borrow_mut().pop() else {
-            return;
-        };
-        let nested = Nested::enter(heap);
+    while let Some(h) = pop_deferred(heap) {
         // SAFETY: queued objects were unregistered by `release`.
-        unsafe { destroy(heap, h) };
-        drop(nested);
+        unsafe { destroy_queued(heap, h) };
     }
+}
+
+/// [`drain_deferred`] for the collector and thread exit, where no panic may
+/// escape: a panicking drop is reported and the queue is drained on (the
+/// object whose drop panicked was freed while unwinding).
+pub(crate) fn drain_deferred_reporting(heap: &Heap) {
+    while let Some(h) = pop_deferred(heap) {
+        // SAFETY: queued objects are live until destroyed.
+        let type_name = (unsafe { h.as_ref() }.vtable().type_name)();
+        // SAFETY: queued objects were unregistered by `release`.
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { destroy_queued(heap, h) }));
+        if let Err(payload) = result {
+            crate::report::panic_in("drop", type_name, payload);
+        }
+    }
+}
+
+fn pop_deferred(heap: &Heap) -> Option<NonNull<Header>> {
+    heap.deferred.borrow_mut().pop()
+}
+
+/// Destroy a queued object one nesting level down.
+///
+/// # Safety
+/// `h` must have been taken from the deferred queue.
+unsafe fn destroy_queued(heap: &Heap, h: NonNull<Header>) {
+    let nested = Nested::enter(heap);
+    // SAFETY: queued objects were unregistered by `release`; nobody else
+    // can reach them.
+    unsafe { destroy(heap, h) };
+    drop(nested);
 }

@@ -74,12 +74,15 @@ impl<T: Trace> Gc<T> {
     #[inline]
     #[track_caller]
     pub fn new(value: T) -> Gc<T> {
-        let layout = if T::needs_tracking() {
+        // Asked once: the layout and the vtable must agree even if a
+        // hand-written `needs_tracking` answers differently each time.
+        let tracked = T::needs_tracking();
+        let layout = if tracked {
             const { sized_box_layout::<T>(true) }
         } else {
             const { sized_box_layout::<T>(false) }
         };
-        let vtable = vtable_of::<T>();
+        let vtable = vtable_of::<T>(tracked);
         let heap = heap::current();
         // SAFETY: `layout` is the layout of a tracked/untracked box of `T`.
         let b: NonNull<GcBox<T>> = unsafe { alloc_box(heap, layout) }.cast();
@@ -352,7 +355,13 @@ impl<T: ?Sized> Clone for Gc<T> {
     /// ```
     #[inline]
     fn clone(&self) -> Gc<T> {
-        self.header().inc_strong();
+        let hdr = self.header();
+        hdr.inc_strong();
+        if hdr.has(flags::DETACHED) {
+            // SAFETY: a live detached object; `&self` proves the `&mut` from
+            // `get_mut` has ended (see `Heap::reattach`).
+            unsafe { heap::reattach(self.header_ptr()) };
+        }
         Gc {
             ptr: self.ptr,
             _marker: PhantomData,
@@ -529,7 +538,7 @@ impl<T: Trace> From<Vec<T>> for Gc<[T]> {
         // SAFETY: copies `len` initialised elements out of the vector, whose
         // buffer is then freed without dropping them.
         let h = unsafe {
-            new_slice_box::<T>(len, slice_vtable_of::<T>(), layout, |dst| {
+            new_slice_box::<T>(len, slice_vtable_of::<T>(tracked), layout, |dst| {
                 ptr::copy_nonoverlapping(v.as_ptr(), dst, len);
                 v.set_len(0);
                 core::mem::ManuallyDrop::drop(&mut v);

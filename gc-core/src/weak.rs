@@ -135,7 +135,9 @@ impl<T: ?Sized + GcPointee> Weak<T> {
         // SAFETY: a set target is alive and not dead: cells are cleared when
         // the count reaches zero and before any teardown.
         let hdr = unsafe { h.as_ref() };
-        debug_assert!(hdr.strong.get() > 0 && !hdr.has(flags::DEAD));
+        // (Never `DETACHED`: `downgrade` re-attaches, and `get_mut` does not
+        // detach an object that has weak references.)
+        debug_assert!(hdr.strong.get() > 0 && !hdr.has(flags::DEAD | flags::DETACHED));
         hdr.inc_strong();
         // SAFETY: the cell was made for an object of type `T`, and we just
         // took a strong count for the new handle.
@@ -153,6 +155,12 @@ pub(crate) fn downgrade<T: ?Sized>(h: NonNull<Header>) -> Weak<T> {
     let Some(heap) = heap::current() else {
         return Weak::new();
     };
+    if hdr.has(flags::DETACHED) {
+        // A weak reference can later make a new handle, and `&Gc` proves the
+        // `&mut` from `get_mut` has ended (see `Heap::reattach`).
+        // SAFETY: a live detached object.
+        unsafe { heap.reattach(h) };
+    }
     let cell = if hdr.has(flags::HAS_WEAK) {
         let cell = heap.weak_cells.borrow()[&h.addr().get()];
         // SAFETY: cells in the table are live.

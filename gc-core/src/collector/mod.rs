@@ -195,10 +195,8 @@ pub(crate) fn subtract_edge_full(target: NonNull<Header>) {
 /// next collection on: it is not part of the running analysis).
 #[cold]
 fn reattach_slow(target: NonNull<Header>) {
-    if let Some(heap) = crate::heap::current() {
-        // SAFETY: a live detached object (the edge proves it is alive).
-        unsafe { heap.reattach(target) };
-    }
+    // SAFETY: a live detached object (the edge proves it is alive).
+    unsafe { crate::heap::reattach(target) };
 }
 
 /// Tracer callback for phase 3.
@@ -233,14 +231,21 @@ unsafe fn trace_object(h: NonNull<Header>, tracer: &mut Tracer) {
     unsafe { (h.as_ref().vtable().trace)(h, tracer) }
 }
 
-/// Aborts the process if dropped during unwinding: a panic in `Trace::trace`
-/// would otherwise leave the lists half rewritten.
-struct AbortOnPanic;
+/// Aborts the process with its message if dropped during unwinding. Around
+/// the analysis a panic can only come from `Trace::trace`, and it would leave
+/// the lists half rewritten; around a whole collection every call to user
+/// code catches its panics, so an unwind reaching the guard is a bug in the
+/// collector, and aborting is the only way not to leave objects linked into
+/// list heads on a dead stack frame.
+struct AbortOnPanic(&'static str);
+
+/// The message of the guard around the analysis.
+const TRACE_PANICKED: &str = "gc: a Trace::trace implementation panicked during a collection; aborting";
 
 impl Drop for AbortOnPanic {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("gc: a Trace::trace implementation panicked during a collection; aborting");
+            eprintln!("{}", self.0);
             std::process::abort();
         }
     }
@@ -278,7 +283,7 @@ enum Members {
 /// analysing them again, clear `COLLECTING` and set `IN_GEN`: every member of
 /// `work` must be flagged `IN_GEN` and none `COLLECTING` on entry.
 fn find_unreachable(heap: &Heap, work: &List, unreachable: &List, members: Members) -> Analysis {
-    let guard = AbortOnPanic;
+    let guard = AbortOnPanic(TRACE_PANICKED);
     // 1.+2. update and subtract refs in one walk: each object's scratch
     //    count is set up (in `prev`, flagged `COLLECTING`) before its own
     //    edges are applied; an edge to an object not set up yet is applied
@@ -481,19 +486,31 @@ unsafe fn trace_reachable(l: NonNull<Links>, tracer: &mut Tracer, scan: &mut Sca
 
 /// Collect generation `generation` (younger ones merged in). Returns the
 /// number of unreachable objects found, or 0 if a collection is running.
+///
+/// User code runs at these points only, each under `catch_unwind` (a panic is
+/// reported and the collection goes on): the callbacks (not at shutdown, as
+/// in CPython), the debug sink, the finalizers, the drops of the counts the
+/// collector gives back after them, the value drops of the teardown, and the
+/// drops of objects queued meanwhile. None of them is called while the
+/// collector holds a pointer into a list or a header that the call could
+/// invalidate: what is written to the sink is formatted first, and every
+/// loop around a call re-reads its list afterwards.
 pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
     if heap.collecting.get() {
         return 0;
     }
+    let guard = AbortOnPanic("gc: internal error: a panic escaped the collector; aborting");
     heap.collecting.set(true);
     heap.update_trigger();
-    let _ = reason;
+    let callbacks = reason != Reason::Shutdown;
     let mut info = CallbackInfo {
         generation,
         collected: 0,
         uncollectable: 0,
     };
-    crate::gc::run_callbacks(heap, Phase::Start, &info);
+    if callbacks {
+        crate::gc::run_callbacks(heap, Phase::Start, &info);
+    }
     let debug = heap.debug.get();
     let stats_start = debug
         .contains(DebugFlags::STATS)
@@ -537,13 +554,8 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
 
     let found = analysis.unreachable;
     if debug.contains(DebugFlags::COLLECTABLE) {
-        for l in unreachable.iter() {
-            // SAFETY: live garbage objects.
-            debug::output_to(
-                heap,
-                &format!("gc: collectable {}", describe(unsafe { header_of(l) })),
-            );
-        }
+        let lines = describe_all(&unreachable, "collectable");
+        output_lines(heap, &lines);
     }
     let orphans = handle_garbage(heap, &unreachable, &analysis, older, debug);
     if let Some((sizes, start)) = stats_start {
@@ -572,13 +584,16 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
     }
     info.collected = found;
     info.uncollectable = orphans;
-    crate::gc::run_callbacks(heap, Phase::Stop, &info);
+    if callbacks {
+        crate::gc::run_callbacks(heap, Phase::Stop, &info);
+    }
     heap.end_reattach();
     heap.collecting.set(false);
     heap.update_trigger();
     if heap.drop_depth.get() == 0 {
-        lifecycle::drain_deferred(heap);
+        lifecycle::drain_deferred_reporting(heap);
     }
+    core::mem::forget(guard);
     found
 }
 
@@ -626,21 +641,22 @@ fn handle_garbage(
     orphans.init();
     // (An upper bound if finalizers resurrected some.)
     let n = tear_down(heap, unreachable, analysis.unreachable, &orphans);
-    if debug.contains(DebugFlags::UNCOLLECTABLE) {
-        for l in orphans.iter() {
-            // SAFETY: orphans are allocated until their last handle goes,
-            // which no user code can do while this loop runs.
-            let line = format!("gc: uncollectable {}", describe(unsafe { header_of(l) }));
-            debug::output_to(heap, &line);
-        }
-    }
+    // Described before they join the heap's orphans, written after: the sink
+    // may drop the handles that keep them, which frees them.
+    let lines = if debug.contains(DebugFlags::UNCOLLECTABLE) {
+        describe_all(&orphans, "uncollectable")
+    } else {
+        Vec::new()
+    };
     heap.orphans.append(&orphans);
+    output_lines(heap, &lines);
     n
 }
 
 /// Run each garbage object's finalizer once in its life, on an intact
 /// object. The finalizers are user code: they may drop, free or resurrect
-/// any garbage object; the loop only ever takes the first object left.
+/// any garbage object; the loop only ever takes the first object left, and
+/// holds no pointer across a call.
 fn run_finalizers(unreachable: &List) {
     let done = List::new_uninit();
     done.init();
@@ -660,12 +676,27 @@ fn run_finalizers(unreachable: &List) {
             hdr.inc_strong();
             // SAFETY: the value is intact.
             unsafe { lifecycle::run_finalizer(h) };
-            // SAFETY: gives back the count taken above; if it was the
-            // last one the object is destroyed like any other.
-            drop(unsafe { crate::GcAny::from_header(h) });
+            // SAFETY: gives back the count taken above, which is still ours.
+            unsafe { give_back(h) };
         }
     }
     unreachable.append(&done);
+}
+
+/// Drop a strong count the collector holds on `h`. If it is the last one the
+/// object is destroyed at once, like any other, and its drop is user code: a
+/// panic is reported, never propagated (the collector is mid-collection).
+///
+/// # Safety
+/// The caller must own one strong count of the live object `h`.
+unsafe fn give_back(h: NonNull<Header>) {
+    // SAFETY: live while our count is held.
+    let type_name = (unsafe { h.as_ref() }.vtable().type_name)();
+    // SAFETY: the count is ours to give (caller).
+    let handle = unsafe { crate::GcAny::from_header(h) };
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(handle))) {
+        crate::report::panic_in("drop", type_name, payload);
+    }
 }
 
 /// `SAVEALL`: garbage goes to `gc::garbage()` (strong handles) and ages into
@@ -697,6 +728,22 @@ fn describe(h: NonNull<Header>) -> String {
     // SAFETY: callers pass live objects (their memory is still allocated).
     let name = (unsafe { h.as_ref() }.vtable().type_name)();
     format!("<{name} @ {:#x}>", h.addr().get())
+}
+
+/// One debug line `gc: {what} <Type @ 0xaddr>` per object of `list`, made
+/// before any of them is written, since writing runs user code.
+fn describe_all(list: &List, what: &str) -> Vec<String> {
+    list.iter()
+        // SAFETY: list members are allocated.
+        .map(|l| format!("gc: {what} {}", describe(unsafe { header_of(l) })))
+        .collect()
+}
+
+/// Write `lines` to the debug sink (user code; it may do anything).
+fn output_lines(heap: &Heap, lines: &[String]) {
+    for line in lines {
+        debug::output_to(heap, line);
+    }
 }
 
 /// Objects in generations 0, 1, 2 and the permanent one (walks the lists).
@@ -745,7 +792,7 @@ fn tear_down(heap: &Heap, garbage: &List, size: usize, orphans: &List) -> usize 
         };
         if let Some(ahead) = cur.filter(|_| look_ahead) {
             // Bring in the counts the next drop will decrement.
-            let guard = AbortOnPanic;
+            let guard = AbortOnPanic(TRACE_PANICKED);
             // SAFETY: ahead of the walk: allocated, value not yet dropped.
             unsafe { trace_object(header_of(ahead), &mut prefetcher) };
             core::mem::forget(guard);
@@ -756,6 +803,11 @@ fn tear_down(heap: &Heap, garbage: &List, size: usize, orphans: &List) -> usize 
         let hdr = unsafe { h.as_ref() };
         let vt = hdr.vtable();
         hdr.clear(flags::COLLECTING);
+        if hdr.has(flags::SITE) {
+            // Its memory is returned by this teardown (now, or as an orphan):
+            // it is no longer a live object of its allocation site.
+            debug::sites::forget(heap, h);
+        }
         if vt.needs_drop {
             // SAFETY: each value is dropped exactly once, while every
             // object that can reach it is still allocated; `DEAD` makes any

@@ -5,8 +5,9 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, Write};
 use std::ptr::NonNull;
 
-use crate::header::{header_of, Header};
+use crate::header::Header;
 use crate::heap::Heap;
+use crate::GcAny;
 
 /// Which edges [`gc::write_dot`](crate::gc::write_dot) follows from the root.
 ///
@@ -51,16 +52,15 @@ impl Default for DotOptions {
     }
 }
 
-/// All edges between tracked objects, reversed: target -> referrers.
-fn reverse_edges(heap: &Heap) -> HashMap<NonNull<Header>, Vec<NonNull<Header>>> {
+/// All edges between tracked objects, reversed: target -> referrers. The
+/// sources are held by `holders`, so every address stays valid while `trace`
+/// (user code) runs.
+fn reverse_edges(holders: &[GcAny]) -> HashMap<NonNull<Header>, Vec<NonNull<Header>>> {
     let mut rev: HashMap<NonNull<Header>, Vec<NonNull<Header>>> = HashMap::new();
-    for list in heap.gens.iter().chain([&heap.permanent]) {
-        for l in list.iter() {
-            // SAFETY: list members are live tracked objects.
-            let src = unsafe { header_of(l) };
-            for dst in crate::gc::edges_of(src) {
-                rev.entry(dst).or_default().push(src);
-            }
+    for src in holders {
+        let src = src.header_ptr();
+        for dst in crate::gc::edges_of(src) {
+            rev.entry(dst).or_default().push(src);
         }
     }
     rev
@@ -71,26 +71,44 @@ fn escape(s: &str) -> String {
 }
 
 /// Breadth-first walk from `root`, writing DOT to `out`.
+///
+/// The whole graph is walked and formatted first, holding a handle to every
+/// object it names, and only then written: `out` is user code, which may
+/// drop the last handle to any object of the graph.
 pub(crate) fn write(
     heap: &Heap,
-    root: NonNull<Header>,
+    root: &GcAny,
     opts: DotOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let text = render(heap, root, opts);
+    out.write_all(text.as_bytes())
+}
+
+/// The DOT text of [`write`].
+fn render(heap: &Heap, root: &GcAny, opts: DotOptions) -> String {
+    let holders = match opts.direction {
+        DotDirection::Referrers => crate::gc::tracked_objects(heap),
+        DotDirection::Referents => Vec::new(),
+    };
     let rev = match opts.direction {
-        DotDirection::Referrers => Some(reverse_edges(heap)),
+        DotDirection::Referrers => Some(reverse_edges(&holders)),
         DotDirection::Referents => None,
     };
+    // Every node, with a handle that keeps it allocated until the text is made.
     let mut ids: HashMap<NonNull<Header>, usize> = HashMap::new();
+    let mut nodes: Vec<GcAny> = Vec::new();
     let mut queue = VecDeque::new();
     let mut edges: Vec<(usize, usize)> = Vec::new();
     let mut truncated = false;
-    ids.insert(root, 0);
-    queue.push_back((root, 0));
-    while let Some((node, depth)) = queue.pop_front() {
+    ids.insert(root.header_ptr(), 0);
+    nodes.push(root.clone());
+    queue.push_back((0, 0));
+    while let Some((node_id, depth)) = queue.pop_front() {
         if depth == opts.max_depth {
             continue;
         }
+        let node = nodes[node_id].header_ptr();
         let next: Vec<NonNull<Header>> = match &rev {
             Some(rev) => rev.get(&node).cloned().unwrap_or_default(),
             None => crate::gc::edges_of(node),
@@ -101,7 +119,10 @@ pub(crate) fn write(
                 None if ids.len() < opts.max_nodes.max(1) => {
                     let id = ids.len();
                     ids.insert(other, id);
-                    queue.push_back((other, depth + 1));
+                    // SAFETY: `other` is an edge of, or a referrer held in
+                    // `holders` of, an object we hold: it is live.
+                    nodes.push(unsafe { GcAny::new_ref(other) });
+                    queue.push_back((id, depth + 1));
                     id
                 }
                 None => {
@@ -109,44 +130,33 @@ pub(crate) fn write(
                     continue;
                 }
             };
-            let from_to = match opts.direction {
-                DotDirection::Referrers => (id, ids[&node]),
-                DotDirection::Referents => (ids[&node], id),
-            };
-            edges.push(from_to);
+            edges.push(match opts.direction {
+                DotDirection::Referrers => (id, node_id),
+                DotDirection::Referents => (node_id, id),
+            });
         }
     }
-    let mut nodes: Vec<(NonNull<Header>, usize)> = ids.into_iter().collect();
-    nodes.sort_by_key(|&(_, id)| id);
-    writeln!(out, "digraph gc {{")?;
-    writeln!(
-        out,
-        "  node [shape=box, fontname=\"monospace\", fontsize=10];"
-    )?;
-    for (h, id) in nodes {
-        // SAFETY: every node was reached through live edges or is the root,
-        // and nothing was freed since (no user code ran).
-        let name = (unsafe { h.as_ref() }.vtable().type_name)();
+    let mut text = String::new();
+    text.push_str("digraph gc {\n");
+    text.push_str("  node [shape=box, fontname=\"monospace\", fontsize=10];\n");
+    for (id, node) in nodes.iter().enumerate() {
         let style = if id == 0 {
             ", style=filled, fillcolor=\"#ffcc66\""
         } else {
             ""
         };
-        writeln!(
-            out,
-            "  n{id} [label=\"{}\\n{:#x}\"{style}];",
-            escape(name),
-            h.addr().get()
-        )?;
+        text.push_str(&format!(
+            "  n{id} [label=\"{}\\n{:#x}\"{style}];\n",
+            escape(node.type_name()),
+            node.addr()
+        ));
     }
     for (a, b) in edges {
-        writeln!(out, "  n{a} -> n{b};")?;
+        text.push_str(&format!("  n{a} -> n{b};\n"));
     }
     if truncated {
-        writeln!(
-            out,
-            "  truncated [shape=plaintext, label=\"(more objects not shown)\"];"
-        )?;
+        text.push_str("  truncated [shape=plaintext, label=\"(more objects not shown)\"];\n");
     }
-    writeln!(out, "}}")
+    text.push_str("}\n");
+    text
 }

@@ -83,6 +83,9 @@ pub(crate) struct Heap {
     pub(crate) debug: Cell<crate::gc::DebugFlags>,
     /// Where debug output goes; `None` is stderr.
     pub(crate) debug_sink: RefCell<Option<Box<dyn std::io::Write>>>,
+    /// A sink set by `gc::set_debug_output` while `debug_sink` was writing
+    /// (from inside the sink); installed when that write returns.
+    pub(crate) debug_sink_next: Cell<Option<Option<Box<dyn std::io::Write>>>>,
     /// Garbage kept by `DebugFlags::SAVEALL`.
     pub(crate) garbage: RefCell<Vec<crate::GcAny>>,
     pub(crate) track_sites: Cell<bool>,
@@ -147,8 +150,30 @@ impl Drop for HeapOwner {
     }
 }
 
-/// Thread exit: one last full collection, then the heap is marked dead.
-/// Whatever is still alive (referenced from other thread-locals) is leaked.
+/// How many full collections thread exit runs at most while each finds
+/// garbage (a finalizer may make new garbage; one that always does would
+/// otherwise never let the thread end).
+const SHUTDOWN_ROUNDS: usize = 100;
+
+/// Thread exit: everything the thread can no longer reach is freed, then the
+/// heap is marked dead. In order:
+/// 1. the heap's own holders of handles are emptied: the callbacks are
+///    dropped (they run no more, as in CPython's shutdown collection) and
+///    `gc::garbage()` is cleared (`SAVEALL` no longer applies);
+/// 2. frozen objects are unfrozen, so frozen cycles are freed too. (Objects
+///    `Gc::get_mut` detached stay out: a `&'static mut` to one may still be
+///    held by a later thread-local destructor; none of them can be cyclic
+///    garbage, see `Heap::reattach`);
+/// 3. full collections run until one finds nothing (at most
+///    [`SHUTDOWN_ROUNDS`]), so that cycles made by finalizers are freed too;
+/// 4. with `DebugFlags::UNCOLLECTABLE`, what is still alive — referenced
+///    from other thread-locals, or kept by the debug sink — is reported to
+///    the sink; the sink is then dropped, and if it held anything, step 3
+///    runs again.
+///
+/// Whatever is still alive then is leaked, never freed under a live
+/// reference. No panic escapes (a thread-local destructor that panics
+/// aborts the process): all user code here runs under `catch_unwind`.
 fn shutdown() {
     let p = HEAP.with(Cell::get);
     if p.addr() <= 1 {
@@ -156,11 +181,23 @@ fn shutdown() {
     }
     // SAFETY: see `current`.
     let heap = unsafe { &*p };
-    crate::lifecycle::drain_deferred(heap);
+    crate::lifecycle::drain_deferred_reporting(heap);
     heap.enabled.set(false);
     heap.update_trigger();
-    crate::collector::collect(heap, GENERATIONS - 1, crate::collector::Reason::Shutdown);
-    crate::lifecycle::drain_deferred(heap);
+    crate::gc::drop_callbacks(heap);
+    heap.debug.set(heap.debug.get() & !crate::gc::DebugFlags::SAVEALL);
+    let saved = core::mem::take(&mut *heap.garbage.borrow_mut());
+    drop_reporting(saved, "gc::garbage()");
+    heap.unfreeze();
+    collect_until_clean(heap);
+    if heap.debug.get().contains(crate::gc::DebugFlags::UNCOLLECTABLE) {
+        report_leaks(heap);
+    }
+    let sink = heap.debug_sink.borrow_mut().take();
+    if sink.is_some() {
+        drop_reporting(sink, "the debug sink");
+        collect_until_clean(heap);
+    }
     HEAP.with(|h| h.set(dead()));
     if heap.pool.is_unused() {
         heap.pool.release_all();
@@ -168,6 +205,54 @@ fn shutdown() {
         // longer hands it out; it was created by `Box::into_raw` in `create`.
         drop(unsafe { Box::from_raw(p.cast_mut()) });
     }
+}
+
+/// Full collections until one finds nothing (bounded, see `shutdown`).
+fn collect_until_clean(heap: &Heap) {
+    for _ in 0..SHUTDOWN_ROUNDS {
+        let found =
+            crate::collector::collect(heap, GENERATIONS - 1, crate::collector::Reason::Shutdown);
+        crate::lifecycle::drain_deferred_reporting(heap);
+        if found == 0 {
+            return;
+        }
+    }
+}
+
+/// Drop `value` (which may hold handles, and whose drop is user code),
+/// reporting a panic instead of unwinding.
+fn drop_reporting<T>(value: T, what: &str) {
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)));
+    if let Err(payload) = result {
+        crate::report::panic_in("drop", what, payload);
+    }
+}
+
+/// Thread exit: say which tracked objects are still alive (and so leaked).
+fn report_leaks(heap: &Heap) {
+    let mut by_type: std::collections::BTreeMap<&'static str, usize> = Default::default();
+    let lists = heap.gens.iter().chain([&heap.permanent, &heap.detached, &heap.orphans]);
+    for list in lists {
+        for l in list.iter() {
+            // SAFETY: list members are allocated tracked objects.
+            let name = (unsafe { crate::header::header_of(l).as_ref() }.vtable().type_name)();
+            *by_type.entry(name).or_default() += 1;
+        }
+    }
+    let total: usize = by_type.values().sum();
+    if total == 0 {
+        return;
+    }
+    let mut line = format!(
+        "gc: thread exit: {total} tracked objects are still referenced (from other \
+         thread-locals, the debug sink, or handles that were forgotten) and are leaked:"
+    );
+    for (name, n) in by_type {
+        line.push_str(&format!(" {n} x {name};"));
+    }
+    // Formatted before it is written: the sink is user code.
+    crate::debug::output_to(heap, &line);
 }
 
 impl Heap {
@@ -195,6 +280,7 @@ impl Heap {
             callbacks: RefCell::default(),
             debug: Cell::default(),
             debug_sink: RefCell::new(None),
+            debug_sink_next: Cell::new(None),
             garbage: RefCell::default(),
             track_sites: Cell::new(false),
             sites: RefCell::default(),
@@ -268,21 +354,43 @@ impl Heap {
         }
     }
 
-    /// A traced object refers to the detached object `h`: its handle is not
-    /// mutably borrowed, so it goes back to generation 0 — once the running
-    /// collection ends ([`Heap::end_reattach`]); until then it waits in
-    /// `reattached`, outside the analysis.
+    /// The detached object `h` is provably not mutably borrowed any more: a
+    /// traced object's edge to it was read, or a new handle or weak
+    /// reference to it is being made (from a `&Gc`, which the `&mut` that
+    /// `Gc::get_mut` returned borrowed exclusively). It goes back to
+    /// generation 0 — at once, or, during a collection, when that ends
+    /// ([`Heap::end_reattach`]), waiting in `reattached` outside the analysis.
+    ///
+    /// This is what lets a detached object take part in a cycle: in safe
+    /// code a cycle through it can only be closed with a new handle to it
+    /// (its only handle cannot be moved into a structure reached only
+    /// through itself), so it is back in a generation by then.
     ///
     /// # Safety
     /// `h` must be a live detached object.
     pub(crate) unsafe fn reattach(&self, h: NonNull<Header>) {
         // SAFETY: detached objects are in the (well-formed) `detached` list.
         unsafe {
-            h.as_ref().clear(crate::header::flags::DETACHED);
+            let hdr = h.as_ref();
+            hdr.clear(crate::header::flags::DETACHED);
             let l = crate::header::links_of(h);
             crate::list::unlink(l);
-            self.reattached.push_back(l);
+            if self.collecting.get() {
+                self.reattached.push_back(l);
+            } else {
+                self.gens[0].push_back(l);
+                hdr.set(crate::header::flags::IN_GEN);
+            }
         }
+    }
+
+    /// Move the permanent generation back into the oldest one (`gc::unfreeze`).
+    pub(crate) fn unfreeze(&self) {
+        for l in self.permanent.iter() {
+            // SAFETY: list members are live tracked objects.
+            unsafe { crate::header::header_of(l).as_ref() }.set(crate::header::flags::IN_GEN);
+        }
+        self.gens[GENERATIONS - 1].append(&self.permanent);
     }
 
     /// Move the objects re-attached during a collection into generation 0.
@@ -318,6 +426,20 @@ impl Heap {
     pub(crate) unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: forwarded from the caller.
         unsafe { self.pool.dealloc(ptr, layout) }
+    }
+}
+
+/// [`Heap::reattach`] on the calling thread's heap (none after shutdown:
+/// then the object stays detached, as nothing is collected any more).
+///
+/// # Safety
+/// `h` must be a live detached object of this thread.
+#[cold]
+#[inline(never)]
+pub(crate) unsafe fn reattach(h: NonNull<Header>) {
+    if let Some(heap) = current() {
+        // SAFETY: forwarded from the caller.
+        unsafe { heap.reattach(h) };
     }
 }
 
