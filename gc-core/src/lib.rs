@@ -29,9 +29,12 @@
 //! # What to know
 //!
 //! - **One heap per thread.** `Gc` is `!Send + !Sync`; every [`gc`] function
-//!   acts on the calling thread's heap. At thread exit the heap runs a last
-//!   collection; objects still referenced (from other thread-locals) are
-//!   leaked, never freed under a live reference.
+//!   acts on the calling thread's heap. At thread exit the heap drops its
+//!   callbacks, debug sink and `gc::garbage()` list and collects until
+//!   nothing more is found (cycles made by finalizers meanwhile included);
+//!   objects still referenced (from other thread-locals) are leaked, never
+//!   freed under a live reference, and `DebugFlags::UNCOLLECTABLE` reports
+//!   them.
 //! - **Untracked leaves.** Values whose type cannot own a `Gc` (numbers,
 //!   `String`, structs of such fields) are never seen by the collector and
 //!   cost what an `Rc` costs. See [`Trace::needs_tracking`].

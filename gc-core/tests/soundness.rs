@@ -254,24 +254,37 @@ fn a_self_removing_callback_whose_drop_panics_does_not_kill_the_collector() {
 // 3. A DOT writer that drops the last handle to a node of the graph
 // ---------------------------------------------------------------------------
 
+/// Big enough (over 512 bytes) to come from the system allocator, not the
+/// pools: freeing it returns the memory at once, so a later read of it is
+/// a use-after-free that Miri and AddressSanitizer see.
 #[derive(Trace, Finalize)]
-struct Holder {
-    child: RefCell<Option<Gc<Node>>>,
+struct Big {
+    child: RefCell<Option<Gc<Big>>>,
+    #[gc(skip)]
+    _pad: [u8; 600],
+    #[gc(skip)]
+    _drops: Counted,
 }
 
-/// On its first write, empties `holder.child`, freeing the node it held.
+fn big(drops: &Rc<Cell<usize>>, child: Option<Gc<Big>>) -> Gc<Big> {
+    Gc::new(Big {
+        child: RefCell::new(child),
+        _pad: [0; 600],
+        _drops: Counted(drops.clone()),
+    })
+}
+
+/// Runs `on_first_write` when first written to.
 struct Dropper {
-    holder: Gc<Holder>,
-    writes: usize,
+    on_first_write: Option<Box<dyn FnOnce()>>,
     out: Vec<u8>,
 }
 
 impl Write for Dropper {
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        if self.writes == 0 {
-            self.holder.child.borrow_mut().take();
+        if let Some(f) = self.on_first_write.take() {
+            f();
         }
-        self.writes += 1;
         self.out.extend_from_slice(b);
         Ok(b.len())
     }
@@ -280,37 +293,56 @@ impl Write for Dropper {
     }
 }
 
+fn dot_with(root: &GcAny, direction: DotDirection, on_first_write: Box<dyn FnOnce()>) -> String {
+    let mut w = Dropper {
+        on_first_write: Some(on_first_write),
+        out: Vec::new(),
+    };
+    let options = DotOptions {
+        direction,
+        ..DotOptions::default()
+    };
+    gc::write_dot(root, options, &mut w).unwrap();
+    String::from_utf8(w.out).unwrap()
+}
+
 #[test]
-fn a_dot_writer_that_frees_a_node_of_the_graph() {
+fn a_dot_writer_that_frees_a_referent_of_the_root() {
     gc::collect();
     let drops = Rc::new(Cell::new(0));
-    for direction in [DotDirection::Referents, DotDirection::Referrers] {
-        let holder = Gc::new(Holder {
-            child: RefCell::new(Some(node(&drops))),
-        });
-        let child = holder.child.borrow().clone().unwrap();
-        let child_any = Gc::into_any(child);
-        let root = match direction {
-            DotDirection::Referents => Gc::into_any(holder.clone()),
-            DotDirection::Referrers => child_any.clone(),
-        };
-        drop(child_any);
-        let mut w = Dropper {
-            holder: holder.clone(),
-            writes: 0,
-            out: Vec::new(),
-        };
-        let before = drops.get();
-        gc::write_dot(&root, DotOptions { direction, ..DotOptions::default() }, &mut w).unwrap();
-        let text = String::from_utf8(w.out).unwrap();
-        assert!(text.contains("Holder"), "{text}");
-        assert!(text.contains("Node"), "{text}");
-        assert!(text.contains("n0 -> n1") || text.contains("n1 -> n0"), "{text}");
-        drop(root);
-        // The node outlived the walk (the walk held it) and was freed after.
-        assert!(holder.child.borrow().is_none());
-        assert_eq!(drops.get(), before + 1, "freed once, after the DOT was made");
-    }
+    // root -> leaf; the writer empties the root's edge, freeing the leaf.
+    let root = big(&drops, Some(big(&drops, None)));
+    let r = root.clone();
+    let text = dot_with(
+        &Gc::into_any(root.clone()),
+        DotDirection::Referents,
+        Box::new(move || drop(r.child.borrow_mut().take())),
+    );
+    assert_eq!(text.matches("soundness::Big").count(), 2, "{text}");
+    assert!(text.contains("n0 -> n1"), "{text}");
+    assert_eq!(drops.get(), 1, "the leaf was freed once, after the walk");
+    drop(root);
+    assert_eq!(drops.get(), 2);
+    assert_collector_works();
+}
+
+#[test]
+fn a_dot_writer_that_frees_a_referrer_of_the_root() {
+    gc::collect();
+    let drops = Rc::new(Cell::new(0));
+    // referrer -> root; only the writer holds the referrer.
+    let root = big(&drops, None);
+    let referrer = big(&drops, Some(root.clone()));
+    let text = dot_with(
+        &Gc::into_any(root.clone()),
+        DotDirection::Referrers,
+        Box::new(move || drop(referrer)),
+    );
+    assert_eq!(text.matches("soundness::Big").count(), 2, "{text}");
+    assert!(text.contains("n1 -> n0"), "{text}");
+    assert_eq!(drops.get(), 1, "the referrer was freed once, after the walk");
+    drop(root);
+    assert_eq!(drops.get(), 2);
     assert_collector_works();
 }
 
@@ -338,9 +370,13 @@ unsafe impl Trace for KeepOnDrop {
 }
 impl Finalize for KeepOnDrop {}
 
+/// Big (system-allocated, see `Big`), so that a read of a freed member is
+/// seen by Miri and AddressSanitizer.
 #[derive(Trace, Finalize)]
 struct Member {
     next: RefCell<Option<KeepOnDrop>>,
+    #[gc(skip)]
+    _pad: [u8; 600],
     #[gc(skip)]
     _drops: Counted,
 }
@@ -371,6 +407,7 @@ fn a_sink_that_frees_orphans_while_uncollectable_ones_are_reported() {
         .map(|_| {
             Gc::new(Member {
                 next: RefCell::new(None),
+                _pad: [0; 600],
                 _drops: Counted(drops.clone()),
             })
         })

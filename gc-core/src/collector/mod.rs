@@ -55,6 +55,12 @@
 //!   starts from unflagged members).
 //! - Only one collection runs at a time per heap (`Heap::collecting`); a
 //!   collection requested from inside one returns 0.
+//! - User code is never called while the collector holds a pointer it has
+//!   not re-validated: across every call (callbacks, finalizers, drops, the
+//!   debug sink) each object it still refers to is kept by a count it holds,
+//!   or flagged `DEAD` (only the collector frees it), or found again through
+//!   a list head afterwards; sink text is formatted before the call. Every
+//!   such call is under `catch_unwind`, so no panic leaves a collection.
 
 use core::ptr::{self, NonNull};
 use std::panic::{catch_unwind, AssertUnwindSafe};
