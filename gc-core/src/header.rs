@@ -108,6 +108,9 @@ pub(crate) struct VTable {
     pub(crate) tracked: bool,
     /// `Finalize::finalize` may do something; `false` lets the collector skip it.
     pub(crate) has_finalizer: bool,
+    /// `Trace::owns_resource` of the type (asked only for
+    /// `DebugFlags::RESOURCES`).
+    pub(crate) owns_resource: fn() -> bool,
 }
 
 impl VTable {
@@ -380,6 +383,7 @@ impl<T: Trace, const TRACKED: bool, const FIN: bool> SizedVTable<T, TRACKED, FIN
         type_id: TypeId::of::<T>,
         tracked: TRACKED,
         has_finalizer: FIN,
+        owns_resource: T::owns_resource,
     };
 }
 
@@ -397,6 +401,7 @@ impl<T: Trace, const TRACKED: bool, const FIN: bool> SliceVTable<T, TRACKED, FIN
         type_id: TypeId::of::<[T]>,
         tracked: TRACKED,
         has_finalizer: FIN,
+        owns_resource: T::owns_resource,
     };
 }
 
@@ -411,6 +416,7 @@ static STR_VTABLE: VTable = VTable {
     type_id: TypeId::of::<str>,
     tracked: false,
     has_finalizer: false,
+    owns_resource: || false,
 };
 
 /// The vtable of a sized type, for an object allocated tracked (with links)

@@ -107,6 +107,40 @@ pub unsafe trait Trace: Finalize + 'static {
     {
         true
     }
+
+    /// Whether a value of this type owns a resource whose release the
+    /// program may wait for — a file, a socket, a lock, a child process —
+    /// inside something the collector does not see into.
+    /// [`DebugFlags::RESOURCES`](crate::gc::DebugFlags::RESOURCES) reports
+    /// every such object that the cycle collector frees (its release came
+    /// late: only when a collection found its cycle). Only reporting
+    /// depends on it.
+    ///
+    /// The default is `false`. `#[derive(Trace)]` answers `true` when a
+    /// `#[gc(skip)]` field's type needs dropping (`std::mem::needs_drop`),
+    /// or a traced field's type answers `true` itself (std containers answer
+    /// `false`: a resource inside a `Vec` or `RefCell` of a traced field is
+    /// not seen; skip that field, or implement this method).
+    ///
+    /// ```
+    /// use gc_core::{Finalize, Trace};
+    /// use std::fs::File;
+    ///
+    /// #[derive(Trace, Finalize)]
+    /// struct Log {
+    ///     lines: Vec<String>,
+    ///     #[gc(skip)]
+    ///     file: Option<File>,
+    /// }
+    /// assert!(Log::owns_resource());
+    /// assert!(!String::owns_resource());
+    /// ```
+    fn owns_resource() -> bool
+    where
+        Self: Sized,
+    {
+        false
+    }
 }
 
 /// The hook that runs once before an object is destroyed.

@@ -341,3 +341,96 @@ fn allocation_sites_name_the_allocating_lines() {
     let _untracked_now = Gc::new(1);
     assert!(gc::allocation_sites().is_empty());
 }
+
+/// A foreign resource: records when it is closed (dropped).
+struct Handle(Rc<RefCell<Vec<&'static str>>>, &'static str);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.borrow_mut().push(self.1);
+    }
+}
+
+#[derive(Trace, Finalize)]
+struct Owner {
+    next: RefCell<Option<Gc<Owner>>>,
+    #[gc(skip)]
+    _handle: Handle,
+}
+
+#[derive(Trace, Finalize)]
+struct Wrapper {
+    owner: Option<Gc<Owner>>,
+    inline: Plain,
+}
+
+#[derive(Trace, Finalize)]
+struct Plain {
+    name: String,
+}
+
+#[derive(Trace, Finalize)]
+struct HoldsOwnerInline {
+    me: RefCell<Option<Gc<HoldsOwnerInline>>>,
+    part: Owner,
+}
+
+#[test]
+fn resources_flag_reports_resources_freed_only_by_the_collector() {
+    gc::collect();
+    assert!(
+        Owner::owns_resource(),
+        "a skipped field that needs dropping"
+    );
+    assert!(!Wrapper::owns_resource(), "a Gc edge is another object");
+    assert!(!Plain::owns_resource());
+    assert!(
+        HoldsOwnerInline::owns_resource(),
+        "an inline field that owns one"
+    );
+    let closed = Rc::new(RefCell::new(Vec::new()));
+    let owner = |name| {
+        Gc::new(Owner {
+            next: RefCell::new(None),
+            _handle: Handle(closed.clone(), name),
+        })
+    };
+    let out = Capture::install();
+    gc::set_debug(DebugFlags::RESOURCES);
+    // Freed by its count: closed on time, not reported.
+    drop(owner("on-time"));
+    // In a cycle: closed only by the collection, and reported.
+    let a = owner("late-a");
+    let b = owner("late-b");
+    *a.next.borrow_mut() = Some(b.clone());
+    *b.next.borrow_mut() = Some(a.clone());
+    drop((a, b));
+    let inline = Gc::new(HoldsOwnerInline {
+        me: RefCell::new(None),
+        part: Owner {
+            next: RefCell::new(None),
+            _handle: Handle(closed.clone(), "late-inline"),
+        },
+    });
+    *inline.me.borrow_mut() = Some(inline.clone());
+    drop(inline);
+    // A cycle without resources is not reported.
+    cycle_of_two();
+    assert_eq!(closed.borrow().as_slice(), ["on-time"]);
+    assert_eq!(gc::collect(), 5);
+    gc::set_debug(DebugFlags::empty());
+    gc::set_debug_output(None);
+    let text = out.text();
+    assert_eq!(text.matches("gc: resource").count(), 3, "{text}");
+    assert_eq!(text.matches("debug::Owner @").count(), 2, "{text}");
+    assert_eq!(
+        text.matches("debug::HoldsOwnerInline @").count(),
+        1,
+        "{text}"
+    );
+    assert!(!text.contains("debug::Node"), "{text}");
+    assert!(text.contains("released by the cycle collector"), "{text}");
+    let mut late = closed.borrow()[1..].to_vec();
+    late.sort();
+    assert_eq!(late, ["late-a", "late-b", "late-inline"]);
+}

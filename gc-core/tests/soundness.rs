@@ -175,8 +175,9 @@ fn a_panicking_drop_after_a_finalizer_does_not_escape_the_collection() {
     assert_eq!(bombs.get(), 1, "the value was dropped once");
     // The resurrected object is alive, in a generation, and freed normally.
     let back = RESURRECTED.with(|r| r.borrow_mut().pop()).unwrap();
-    assert!(gc::objects(None).iter().any(|o| o.addr()
-        == Gc::into_any(back.clone()).addr()));
+    assert!(gc::objects(None)
+        .iter()
+        .any(|o| o.addr() == Gc::into_any(back.clone()).addr()));
     back.me.borrow_mut().take();
     drop(back);
     assert_eq!(drops.get(), 1);
@@ -219,7 +220,11 @@ fn a_panicking_drop_after_a_finalizer_at_thread_exit_does_not_abort() {
     })
     .join()
     .expect("the thread exits normally (an escaping panic would abort)");
-    assert_eq!(bombs.load(SeqCst), 1, "freed by the thread's last collection");
+    assert_eq!(
+        bombs.load(SeqCst),
+        1,
+        "freed by the thread's last collection"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -340,7 +345,11 @@ fn a_dot_writer_that_frees_a_referrer_of_the_root() {
     );
     assert_eq!(text.matches("soundness::Big").count(), 2, "{text}");
     assert!(text.contains("n1 -> n0"), "{text}");
-    assert_eq!(drops.get(), 1, "the referrer was freed once, after the walk");
+    assert_eq!(
+        drops.get(),
+        1,
+        "the referrer was freed once, after the walk"
+    );
     drop(root);
     assert_eq!(drops.get(), 2);
     assert_collector_works();
@@ -471,7 +480,12 @@ fn a_fickle_needs_tracking_never_mismatches_layout_and_vtable() {
         all.push(Gc::new(Fickle(i, Counted(drops.clone()))));
     }
     let slices: Vec<Gc<[Fickle]>> = (0..4)
-        .map(|i| Gc::from(vec![Fickle(i, Counted(drops.clone())), Fickle(i, Counted(drops.clone()))]))
+        .map(|i| {
+            Gc::from(vec![
+                Fickle(i, Counted(drops.clone())),
+                Fickle(i, Counted(drops.clone())),
+            ])
+        })
         .collect();
     // Rebuilding the fat pointer of a slice reads its length from where its
     // allocation put it.
@@ -562,7 +576,11 @@ fn a_get_mut_cycle_left_at_thread_exit_is_freed() {
     })
     .join()
     .unwrap();
-    assert_eq!(drops.load(SeqCst), 1, "freed by the thread's last collection");
+    assert_eq!(
+        drops.load(SeqCst),
+        1,
+        "freed by the thread's last collection"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -583,7 +601,13 @@ fn allocation_sites_forget_objects_the_collector_freed() {
     assert_eq!(live, 2, "only the live pair is left");
     // Orphans too are forgotten when their memory goes.
     drop((a, b));
-    assert_eq!(gc::allocation_sites().iter().map(|s| s.count).sum::<usize>(), 0);
+    assert_eq!(
+        gc::allocation_sites()
+            .iter()
+            .map(|s| s.count)
+            .sum::<usize>(),
+        0
+    );
     gc::track_allocations(false);
 }
 
@@ -643,7 +667,11 @@ fn cycles_made_by_finalizers_at_thread_exit_are_freed() {
     std::thread::spawn(move || breed(5, &t)).join().unwrap();
     assert_eq!(tally.made.load(SeqCst), 6);
     assert_eq!(tally.finalized.load(SeqCst), 6);
-    assert_eq!(tally.dropped.load(SeqCst), 6, "every generation of garbage freed");
+    assert_eq!(
+        tally.dropped.load(SeqCst),
+        6,
+        "every generation of garbage freed"
+    );
 }
 
 #[derive(Trace, Finalize)]
@@ -706,7 +734,10 @@ fn handles_held_by_callbacks_sink_garbage_and_frozen_objects_are_freed_at_thread
     assert_eq!(tally.dropped.load(SeqCst), 4, "nothing leaked");
     // What was still alive when the report ran: the sink's own object.
     let text = String::from_utf8(text.lock().unwrap().clone()).unwrap();
-    assert!(text.contains("gc: thread exit: 1 tracked objects are still referenced"), "{text}");
+    assert!(
+        text.contains("gc: thread exit: 1 tracked objects are still referenced"),
+        "{text}"
+    );
     assert!(text.contains("Loop"), "{text}");
 }
 
@@ -746,8 +777,18 @@ fn set_debug_output_from_inside_the_sink() {
     gc::collect();
     gc::set_debug(DebugFlags::empty());
     gc::set_debug_output(None);
-    assert_eq!(first.text().matches("gc: done").count(), 1, "{}", first.text());
-    assert_eq!(second.text().matches("gc: done").count(), 1, "{}", second.text());
+    assert_eq!(
+        first.text().matches("gc: done").count(),
+        1,
+        "{}",
+        first.text()
+    );
+    assert_eq!(
+        second.text().matches("gc: done").count(),
+        1,
+        "{}",
+        second.text()
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -960,7 +1001,14 @@ fn hostile_dot_writer() {
     for direction in [DotDirection::Referrers, DotDirection::Referents] {
         let mut w = HostileWriter(drops.clone());
         let r = catch_unwind(AssertUnwindSafe(|| {
-            gc::write_dot(&root, DotOptions { direction, ..DotOptions::default() }, &mut w)
+            gc::write_dot(
+                &root,
+                DotOptions {
+                    direction,
+                    ..DotOptions::default()
+                },
+                &mut w,
+            )
         }));
         // The writer's own panic reaches the caller of `write_dot` (it is
         // the caller's code); the heap is consistent.
@@ -1040,7 +1088,11 @@ fn panics_in_queued_drops_during_a_collection() {
     assert_eq!(catch_unwind(gc::collect).expect("contained"), 1);
     assert_eq!(drops.get(), 40, "the whole chain was freed");
     assert_eq!(bombs.get(), 4);
-    assert_eq!(gc::freeze_count(), 0, "its objects left the permanent generation");
+    assert_eq!(
+        gc::freeze_count(),
+        0,
+        "its objects left the permanent generation"
+    );
     gc::unfreeze();
     assert_collector_works();
 }

@@ -105,6 +105,8 @@ struct TracedField<'a> {
 struct Arm<'a> {
     path: TokenStream2,
     fields: Vec<TracedField<'a>>,
+    /// Types of the `#[gc(skip)]` fields.
+    skipped: Vec<&'a Type>,
 }
 
 fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
@@ -117,6 +119,7 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
         Data::Struct(data) => vec![Arm {
             path: quote!(#name),
             fields: traced_fields(&data.fields, &mut errors),
+            skipped: skipped_types(&data.fields),
         }],
         Data::Enum(data) => data
             .variants
@@ -127,6 +130,7 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
                 Arm {
                     path: quote!(#name::#ident),
                     fields: traced_fields(&variant.fields, &mut errors),
+                    skipped: skipped_types(&variant.fields),
                 }
             })
             .collect(),
@@ -185,6 +189,16 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
         .collect();
     let needs_tracking = or_over(&types, quote!(needs_tracking));
     let needs_tracking_shallow = or_over(&types, quote!(needs_tracking_shallow));
+    // A resource: a skipped field that needs dropping, or a traced field
+    // whose type says it owns one.
+    let mut seen_skipped = std::collections::HashSet::new();
+    let skipped_drops = arms
+        .iter()
+        .flat_map(|arm| &arm.skipped)
+        .filter(|ty| seen_skipped.insert(ty.to_token_stream().to_string()))
+        .map(|ty| quote_spanned!(ty.span()=> ::core::mem::needs_drop::<#ty>()));
+    let traced_resources = or_over(&types, quote!(owns_resource));
+    let owns_resource = quote!(#(#skipped_drops ||)* #traced_resources);
 
     let mut bounded = input.generics.clone();
     for param in bounded.type_params_mut() {
@@ -219,6 +233,10 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
                 #[inline]
                 fn needs_tracking_shallow() -> bool {
                     #needs_tracking_shallow
+                }
+                #[inline]
+                fn owns_resource() -> bool {
+                    #owns_resource
                 }
             }
             #[automatically_derived]
@@ -286,6 +304,16 @@ fn check_not_packed(attrs: &[Attribute], errors: &mut Vec<Error>) {
             Ok(())
         });
     }
+}
+
+/// The types of the `#[gc(skip)]` fields of a struct or variant (attribute
+/// errors are reported by [`traced_fields`]).
+fn skipped_types(fields: &Fields) -> Vec<&Type> {
+    fields
+        .iter()
+        .filter(|field| is_skipped(&field.attrs, &mut Vec::new()))
+        .map(|field| &field.ty)
+        .collect()
 }
 
 /// The fields of a struct or variant that are not `#[gc(skip)]`.

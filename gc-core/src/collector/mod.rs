@@ -246,7 +246,8 @@ unsafe fn trace_object(h: NonNull<Header>, tracer: &mut Tracer) {
 struct AbortOnPanic(&'static str);
 
 /// The message of the guard around the analysis.
-const TRACE_PANICKED: &str = "gc: a Trace::trace implementation panicked during a collection; aborting";
+const TRACE_PANICKED: &str =
+    "gc: a Trace::trace implementation panicked during a collection; aborting";
 
 impl Drop for AbortOnPanic {
     fn drop(&mut self) {
@@ -643,20 +644,52 @@ fn handle_garbage(
         save_all(heap, unreachable, older);
         return 0;
     }
+    let mut lines = if debug.contains(DebugFlags::RESOURCES) {
+        describe_resources(unreachable)
+    } else {
+        Vec::new()
+    };
     let orphans = List::new_uninit();
     orphans.init();
     // (An upper bound if finalizers resurrected some.)
     let n = tear_down(heap, unreachable, analysis.unreachable, &orphans);
     // Described before they join the heap's orphans, written after: the sink
     // may drop the handles that keep them, which frees them.
-    let lines = if debug.contains(DebugFlags::UNCOLLECTABLE) {
-        describe_all(&orphans, "uncollectable")
-    } else {
-        Vec::new()
-    };
+    if debug.contains(DebugFlags::UNCOLLECTABLE) {
+        lines.extend(describe_all(&orphans, "uncollectable"));
+    }
     heap.orphans.append(&orphans);
     output_lines(heap, &lines);
     n
+}
+
+/// `DebugFlags::RESOURCES`: a line for each object of `garbage` (about to be
+/// torn down) whose type owns a resource, which is being released late.
+fn describe_resources(garbage: &List) -> Vec<String> {
+    garbage
+        .iter()
+        .map(|l| {
+            // SAFETY: live garbage objects.
+            unsafe { header_of(l) }
+        })
+        .filter(|&h| {
+            // SAFETY: as above.
+            let owns = unsafe { h.as_ref() }.vtable().owns_resource;
+            // A hand-written answer is user code: a panic counts as `false`.
+            // (It cannot reach the garbage, which nothing outside refers to.)
+            catch_unwind(owns).unwrap_or_else(|payload| {
+                crate::report::discard(payload);
+                false
+            })
+        })
+        .map(|h| {
+            format!(
+                "gc: resource {} released by the cycle collector, not when its last handle \
+                 went: break the cycle (or close the resource) when done with it",
+                describe(h)
+            )
+        })
+        .collect()
 }
 
 /// Run each garbage object's finalizer once in its life, on an intact

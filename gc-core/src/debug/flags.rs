@@ -31,6 +31,18 @@ impl DebugFlags {
     /// of freeing them (they are still finalized and their weak references
     /// cleared, as in CPython).
     pub const SAVEALL: DebugFlags = DebugFlags(32);
+    /// A line for every object the cycle collector frees that owned a
+    /// resource (see [`Trace::owns_resource`](crate::Trace::owns_resource):
+    /// by default, a `#[gc(skip)]` field that needs dropping, such as a
+    /// `File`): it was released late, only because a collection found its
+    /// cycle, not when its last handle went — what Python's
+    /// `ResourceWarning` tells about unclosed files. Not part of `LEAK`.
+    ///
+    /// ```
+    /// use gc_core::gc::DebugFlags;
+    /// assert!(!DebugFlags::LEAK.contains(DebugFlags::RESOURCES));
+    /// ```
+    pub const RESOURCES: DebugFlags = DebugFlags(64);
     /// `COLLECTABLE | UNCOLLECTABLE | SAVEALL`, Python's `DEBUG_LEAK`.
     pub const LEAK: DebugFlags = DebugFlags(2 | 4 | 32);
 
@@ -106,7 +118,7 @@ impl Not for DebugFlags {
     type Output = DebugFlags;
     /// The known flags not in `self`.
     fn not(self) -> DebugFlags {
-        DebugFlags(!self.0 & (DebugFlags::STATS.0 | DebugFlags::LEAK.0))
+        DebugFlags(!self.0 & (DebugFlags::STATS.0 | DebugFlags::LEAK.0 | DebugFlags::RESOURCES.0))
     }
 }
 
@@ -117,6 +129,7 @@ impl fmt::Debug for DebugFlags {
             (DebugFlags::COLLECTABLE, "COLLECTABLE"),
             (DebugFlags::UNCOLLECTABLE, "UNCOLLECTABLE"),
             (DebugFlags::SAVEALL, "SAVEALL"),
+            (DebugFlags::RESOURCES, "RESOURCES"),
         ];
         let set: Vec<&str> = names
             .iter()

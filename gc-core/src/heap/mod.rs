@@ -185,12 +185,17 @@ fn shutdown() {
     heap.enabled.set(false);
     heap.update_trigger();
     crate::gc::drop_callbacks(heap);
-    heap.debug.set(heap.debug.get() & !crate::gc::DebugFlags::SAVEALL);
+    heap.debug
+        .set(heap.debug.get() & !crate::gc::DebugFlags::SAVEALL);
     let saved = core::mem::take(&mut *heap.garbage.borrow_mut());
     drop_reporting(saved, "gc::garbage()");
     heap.unfreeze();
     collect_until_clean(heap);
-    if heap.debug.get().contains(crate::gc::DebugFlags::UNCOLLECTABLE) {
+    if heap
+        .debug
+        .get()
+        .contains(crate::gc::DebugFlags::UNCOLLECTABLE)
+    {
         report_leaks(heap);
     }
     let sink = heap.debug_sink.borrow_mut().take();
@@ -222,8 +227,7 @@ fn collect_until_clean(heap: &Heap) {
 /// Drop `value` (which may hold handles, and whose drop is user code),
 /// reporting a panic instead of unwinding.
 fn drop_reporting<T>(value: T, what: &str) {
-    let result =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)));
     if let Err(payload) = result {
         crate::report::panic_in("drop", what, payload);
     }
@@ -232,11 +236,16 @@ fn drop_reporting<T>(value: T, what: &str) {
 /// Thread exit: say which tracked objects are still alive (and so leaked).
 fn report_leaks(heap: &Heap) {
     let mut by_type: std::collections::BTreeMap<&'static str, usize> = Default::default();
-    let lists = heap.gens.iter().chain([&heap.permanent, &heap.detached, &heap.orphans]);
+    let lists = heap
+        .gens
+        .iter()
+        .chain([&heap.permanent, &heap.detached, &heap.orphans]);
     for list in lists {
         for l in list.iter() {
             // SAFETY: list members are allocated tracked objects.
-            let name = (unsafe { crate::header::header_of(l).as_ref() }.vtable().type_name)();
+            let name = (unsafe { crate::header::header_of(l).as_ref() }
+                .vtable()
+                .type_name)();
             *by_type.entry(name).or_default() += 1;
         }
     }
