@@ -5,9 +5,11 @@ use core::fmt;
 use core::hash::{Hash, Hasher};
 use core::ptr::NonNull;
 
-use crate::header::{box_of, flags, GcPointee, Header};
+use crate::header::{flags, Header};
 use crate::lifecycle;
-use crate::trace::{Finalize, Trace, Tracer};
+use crate::trace::{Finalize, Trace};
+use crate::tracer::Tracer;
+use crate::vtable::{box_of, GcPointee};
 use crate::Gc;
 
 /// A strong reference to a `Gc` object of any type, like `Rc<dyn Any>`.
@@ -101,7 +103,7 @@ impl GcAny {
         let ptr = self.ptr;
         core::mem::forget(self);
         // SAFETY: the type matches, and the count moves to the `Gc`.
-        Ok(unsafe { Gc::from_header(box_of::<T>(ptr)) })
+        Ok(unsafe { Gc::from_box(box_of::<T>(ptr)) })
     }
 
     /// A reference to the value if it is a `T`. Panics if the value was
@@ -169,13 +171,8 @@ impl Clone for GcAny {
 
 impl Drop for GcAny {
     fn drop(&mut self) {
-        let hdr = self.header();
-        let n = hdr.strong.get() - 1;
-        hdr.strong.set(n);
-        if n == 0 {
-            // SAFETY: the count just reached zero; the allocation is live.
-            unsafe { lifecycle::release(self.ptr) }
-        }
+        // SAFETY: this handle owns one count and is gone afterwards.
+        unsafe { lifecycle::dec_strong(self.ptr) }
     }
 }
 
@@ -213,6 +210,7 @@ impl Finalize for GcAny {
 unsafe impl Trace for GcAny {
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
-        tracer.edge(self.ptr)
+        // SAFETY: the handle keeps its target alive.
+        unsafe { tracer.edge(self.ptr) }
     }
 }

@@ -19,140 +19,19 @@
 //! assert!(gc::stats()[2].collected >= 1);
 //! ```
 
-use core::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
-use core::ptr::NonNull;
-
 use crate::collector::{self, Reason};
 pub use crate::debug::census::{Census, Growth, TypeCount};
 pub use crate::debug::dot::{DotDirection, DotOptions};
-pub use crate::debug::flags::DebugFlags;
 pub use crate::debug::sites::AllocationSite;
-use crate::header::{flags, header_of, Header};
-use crate::heap::{self, Heap, GENERATIONS};
+use crate::header::flags;
+pub use crate::heap::debug_flags::DebugFlags;
+pub use crate::heap::hooks::{CallbackId, CallbackInfo, GenerationStats, Phase};
+use crate::heap::{Heap, DEFAULT_THRESHOLDS, GENERATIONS};
 pub use crate::heap::{HeapStats, SizeClassStats};
-use crate::trace::{TraceKind, Tracer};
 use crate::{Gc, GcAny};
 
-/// Statistics of one generation, as `gc.get_stats()` reports them.
-///
-/// ```
-/// let s = gc_core::gc::stats();
-/// assert_eq!(s.len(), 3);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct GenerationStats {
-    /// Collections of this generation (a full collection counts for gen 2 only).
-    pub collections: usize,
-    /// Unreachable objects found by those collections, in total.
-    pub collected: usize,
-    /// Unreachable objects whose memory could not be freed because a `Drop`
-    /// impl kept a handle to them during teardown (they are freed when that
-    /// handle goes), in total.
-    pub uncollectable: usize,
-}
-
-/// Phase of a collection passed to callbacks.
-///
-/// ```
-/// use gc_core::gc::Phase;
-/// assert_ne!(Phase::Start, Phase::Stop);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Before the collection; `collected` and `uncollectable` are 0.
-    Start,
-    /// After the collection.
-    Stop,
-}
-
-/// What a callback learns about a collection.
-///
-/// ```
-/// use gc_core::gc::CallbackInfo;
-/// let i = CallbackInfo { generation: 2, collected: 0, uncollectable: 0 };
-/// assert_eq!(i.generation, 2);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallbackInfo {
-    /// The generation being collected.
-    pub generation: usize,
-    /// Unreachable objects found (0 at `Start`).
-    pub collected: usize,
-    /// Objects that could not be freed (0 at `Start`).
-    pub uncollectable: usize,
-}
-
-slotmap::new_key_type! {
-    /// Identifies a callback registered with [`add_callback`].
-    ///
-    /// ```
-    /// let id = gc_core::gc::add_callback(|_, _| {});
-    /// let copy = id;
-    /// assert_eq!(id, copy);
-    /// assert!(gc_core::gc::remove_callback(id));
-    /// ```
-    pub struct CallbackId;
-}
-
-type Callback = Box<dyn FnMut(Phase, &CallbackInfo)>;
-
-/// The registered callbacks, in the order they were added.
-#[derive(Default)]
-pub(crate) struct Callbacks {
-    /// `None` while the callback is running.
-    map: slotmap::SlotMap<CallbackId, Option<Callback>>,
-    order: Vec<CallbackId>,
-}
-
-/// Run every callback for `phase`. Callbacks may add or remove callbacks
-/// (added ones run from the next collection on); a panic is reported and the
-/// remaining callbacks still run.
-pub(crate) fn run_callbacks(heap: &Heap, phase: Phase, info: &CallbackInfo) {
-    if heap.callbacks.borrow().order.is_empty() {
-        return;
-    }
-    let ids = heap.callbacks.borrow().order.clone();
-    for id in ids {
-        let taken = heap
-            .callbacks
-            .borrow_mut()
-            .map
-            .get_mut(id)
-            .and_then(Option::take);
-        let Some(mut cb) = taken else { continue };
-        let result = catch_unwind(AssertUnwindSafe(|| cb(phase, info)));
-        if let Err(payload) = result {
-            crate::report::panic_in("callback", "gc callback", payload);
-        }
-        // Put it back unless it was removed while running; a removed one is
-        // dropped here, outside the borrow and under `catch_unwind`: what it
-        // captured is user code, which may drop handles or panic.
-        let removed = match heap.callbacks.borrow_mut().map.get_mut(id) {
-            Some(slot) => {
-                *slot = Some(cb);
-                None
-            }
-            None => Some(cb),
-        };
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(removed))) {
-            crate::report::panic_in("drop", "gc callback", payload);
-        }
-    }
-}
-
-/// Thread exit: drop every callback (they run no more, as in CPython), so
-/// that what they captured is released before the last collections.
-pub(crate) fn drop_callbacks(heap: &Heap) {
-    let all = core::mem::take(&mut *heap.callbacks.borrow_mut());
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(all))) {
-        crate::report::panic_in("drop", "gc callback", payload);
-    }
-}
-
 fn with_heap<R>(default: R, f: impl FnOnce(&'static Heap) -> R) -> R {
-    match heap::current() {
+    match collector::thread_heap() {
         Some(h) => f(h),
         None => default,
     }
@@ -203,8 +82,7 @@ pub fn collect_generation(generation: usize) -> usize {
 /// ```
 pub fn enable() {
     with_heap((), |h| {
-        h.enabled.set(true);
-        h.update_trigger();
+        h.policy.set_enabled(true);
     })
 }
 
@@ -218,8 +96,7 @@ pub fn enable() {
 /// ```
 pub fn disable() {
     with_heap((), |h| {
-        h.enabled.set(false);
-        h.update_trigger();
+        h.policy.set_enabled(false);
     })
 }
 
@@ -229,7 +106,7 @@ pub fn disable() {
 /// assert!(gc_core::gc::is_enabled());
 /// ```
 pub fn is_enabled() -> bool {
-    with_heap(false, |h| h.enabled.get())
+    with_heap(false, |h| h.policy.enabled())
 }
 
 /// The collection thresholds `(t0, t1, t2)`; default `(700, 10, 10)`.
@@ -240,13 +117,13 @@ pub fn is_enabled() -> bool {
 pub fn threshold() -> (usize, usize, usize) {
     with_heap(
         (
-            heap::DEFAULT_THRESHOLDS[0],
-            heap::DEFAULT_THRESHOLDS[1],
-            heap::DEFAULT_THRESHOLDS[2],
+            DEFAULT_THRESHOLDS[0],
+            DEFAULT_THRESHOLDS[1],
+            DEFAULT_THRESHOLDS[2],
         ),
         |h| {
-            let t = &h.thresholds;
-            (t[0].get(), t[1].get(), t[2].get())
+            let [t0, t1, t2] = h.policy.thresholds();
+            (t0, t1, t2)
         },
     )
 }
@@ -266,10 +143,7 @@ pub fn threshold() -> (usize, usize, usize) {
 /// ```
 pub fn set_threshold(t0: usize, t1: usize, t2: usize) {
     with_heap((), |h| {
-        h.thresholds[0].set(t0);
-        h.thresholds[1].set(t1);
-        h.thresholds[2].set(t2);
-        h.update_trigger();
+        h.policy.set_thresholds([t0, t1, t2]);
     })
 }
 
@@ -286,7 +160,7 @@ pub fn set_threshold(t0: usize, t1: usize, t2: usize) {
 /// ```
 pub fn count() -> (usize, usize, usize) {
     with_heap((0, 0, 0), |h| {
-        let c = &h.counts;
+        let c = &h.policy.counts;
         (c[0].get(), c[1].get(), c[2].get())
     })
 }
@@ -316,21 +190,7 @@ pub fn stats() -> [GenerationStats; 3] {
 /// # drop(keep);
 /// ```
 pub fn freeze() {
-    with_heap((), |h| {
-        for g in &h.gens {
-            clear_in_gen(g);
-            h.permanent.append(g);
-        }
-        h.counts[0].set(0);
-    })
-}
-
-/// Clear `IN_GEN` on every object of `list` (freeze).
-fn clear_in_gen(list: &crate::list::List) {
-    for l in list.iter() {
-        // SAFETY: list members are live tracked objects.
-        unsafe { header_of(l).as_ref() }.clear(flags::IN_GEN);
-    }
+    with_heap((), collector::freeze)
 }
 
 /// Move the permanent generation back into the oldest generation.
@@ -340,7 +200,7 @@ fn clear_in_gen(list: &crate::list::List) {
 /// assert_eq!(gc_core::gc::freeze_count(), 0);
 /// ```
 pub fn unfreeze() {
-    with_heap((), Heap::unfreeze)
+    with_heap((), collector::unfreeze)
 }
 
 /// Number of objects in the permanent generation.
@@ -349,7 +209,7 @@ pub fn unfreeze() {
 /// assert_eq!(gc_core::gc::freeze_count(), 0);
 /// ```
 pub fn freeze_count() -> usize {
-    with_heap(0, |h| h.permanent.len())
+    with_heap(0, |h| h.lists.permanent.len())
 }
 
 /// Whether the object is tracked by the collector: its type may own a `Gc`,
@@ -393,10 +253,8 @@ pub fn is_finalized<T: ?Sized>(g: &Gc<T>) -> bool {
 /// assert!(gc::remove_callback(id));
 /// ```
 pub fn add_callback(f: impl FnMut(Phase, &CallbackInfo) + 'static) -> CallbackId {
-    let heap = heap::current().expect("gc: add_callback called during thread shutdown");
-    let mut cbs = heap.callbacks.borrow_mut();
-    let id = cbs.map.insert(Some(Box::new(f)));
-    cbs.order.push(id);
+    let heap = collector::thread_heap().expect("gc: add_callback called during thread shutdown");
+    let id = heap.hooks.callbacks.borrow_mut().add(Box::new(f));
     id
 }
 
@@ -410,14 +268,7 @@ pub fn add_callback(f: impl FnMut(Phase, &CallbackInfo) + 'static) -> CallbackId
 /// ```
 pub fn remove_callback(id: CallbackId) -> bool {
     with_heap(false, |h| {
-        let removed = {
-            let mut cbs = h.callbacks.borrow_mut();
-            let removed = cbs.map.remove(id);
-            if removed.is_some() {
-                cbs.order.retain(|&i| i != id);
-            }
-            removed
-        };
+        let removed = h.hooks.callbacks.borrow_mut().remove(id);
         // Dropped outside the borrow: the closure's drop may run user code.
         removed.is_some()
     })
@@ -444,14 +295,11 @@ pub fn objects(generation: Option<usize>) -> Vec<GcAny> {
         None => 0..=GENERATIONS - 1,
     };
     with_heap(Vec::new(), |h| {
-        let mut out = Vec::new();
-        for g in range {
-            for l in h.gens[g].iter() {
-                // SAFETY: list members are live tracked objects.
-                out.push(unsafe { GcAny::new_ref(header_of(l)) });
-            }
-        }
-        out
+        collector::objects_of(h, range)
+            .into_iter()
+            // SAFETY: each entry carries a count the handle takes over.
+            .map(|o| unsafe { GcAny::from_header(o) })
+            .collect()
     })
 }
 
@@ -467,29 +315,7 @@ pub fn objects(generation: Option<usize>) -> Vec<GcAny> {
 /// assert_eq!(*r[0].clone().downcast::<u32>().unwrap(), 7);
 /// ```
 pub fn referents(of: &GcAny) -> Vec<GcAny> {
-    edges_of(of.header_ptr())
-        .into_iter()
-        // SAFETY: reported edges point to live objects.
-        .map(|h| unsafe { GcAny::new_ref(h) })
-        .collect()
-}
-
-/// The edges `trace` reports for the live object `h`.
-pub(crate) fn edges_of(h: NonNull<Header>) -> Vec<NonNull<Header>> {
-    // SAFETY: the caller holds a handle to `h`.
-    let hdr = unsafe { h.as_ref() };
-    hdr.assert_alive();
-    let mut tracer = Tracer::new(TraceKind::Collect(Vec::new()));
-    // SAFETY: live object with an intact value.
-    let mut trace = || unsafe { (hdr.vtable().trace)(h, &mut tracer) };
-    match heap::current() {
-        Some(heap) => heap.in_hook(trace),
-        None => trace(),
-    }
-    match tracer.kind {
-        TraceKind::Collect(v) => v,
-        _ => unreachable!(),
-    }
+    crate::debug::graph::referents(of)
 }
 
 /// The tracked objects (in any generation, frozen ones included) that hold a
@@ -504,25 +330,7 @@ pub(crate) fn edges_of(h: NonNull<Header>) -> Vec<NonNull<Header>> {
 /// assert_eq!(refs, vec![Gc::into_any(holder)]);
 /// ```
 pub fn referrers(to: &GcAny) -> Vec<GcAny> {
-    let target = to.header_ptr();
-    let mut all = with_heap(Vec::new(), tracked_objects);
-    // Each candidate is held by a handle while it is traced (user code).
-    all.retain(|obj| edges_of(obj.header_ptr()).contains(&target));
-    all
-}
-
-/// A handle to every tracked object in generations 0–2 and the permanent
-/// generation, taken before any user code runs, so that walking them never
-/// depends on a list that user code could change.
-pub(crate) fn tracked_objects(heap: &Heap) -> Vec<GcAny> {
-    let mut out = Vec::new();
-    for list in heap.gens.iter().chain([&heap.permanent]) {
-        for l in list.iter() {
-            // SAFETY: list members are live tracked objects.
-            out.push(unsafe { GcAny::new_ref(header_of(l)) });
-        }
-    }
-    out
+    with_heap(Vec::new(), |h| crate::debug::graph::referrers(h, to))
 }
 
 /// Return every empty arena to the system allocator now, like `malloc_trim`.
@@ -571,7 +379,7 @@ pub fn heap_stats() -> HeapStats {
 /// gc::set_debug(DebugFlags::empty());
 /// ```
 pub fn set_debug(flags: DebugFlags) {
-    with_heap((), |h| h.debug.set(flags))
+    with_heap((), |h| h.hooks.debug.set(flags))
 }
 
 /// The current debug flags (Python's `gc.get_debug`).
@@ -580,7 +388,7 @@ pub fn set_debug(flags: DebugFlags) {
 /// assert!(gc_core::gc::debug().is_empty());
 /// ```
 pub fn debug() -> DebugFlags {
-    with_heap(DebugFlags::empty(), |h| h.debug.get())
+    with_heap(DebugFlags::empty(), |h| h.hooks.debug.get())
 }
 
 /// Send debug output (flag output and reports of panics caught in
@@ -612,7 +420,7 @@ pub fn debug() -> DebugFlags {
 /// Called from inside the sink itself (while it writes), the change takes
 /// effect as soon as that write returns.
 pub fn set_debug_output(sink: Option<Box<dyn std::io::Write>>) {
-    with_heap((), |h| crate::debug::set_sink(h, sink))
+    with_heap((), |h| crate::output::set_sink(h, sink))
 }
 
 /// The objects [`DebugFlags::SAVEALL`] kept instead of freeing them
@@ -635,7 +443,15 @@ pub fn set_debug_output(sink: Option<Box<dyn std::io::Write>>) {
 /// assert_eq!(gc::collect(), 1); // freed by the next collection
 /// ```
 pub fn garbage() -> Vec<GcAny> {
-    with_heap(Vec::new(), |h| h.garbage.borrow().clone())
+    with_heap(Vec::new(), |h| {
+        h.garbage
+            .borrow()
+            .iter()
+            // SAFETY: entries own a count, so they are live; the handle
+            // takes a new one.
+            .map(|&o| unsafe { GcAny::new_ref(o) })
+            .collect()
+    })
 }
 
 /// Drop the handles in [`garbage`], and nothing else: CPython's
@@ -661,7 +477,11 @@ pub fn garbage() -> Vec<GcAny> {
 pub fn clear_garbage() {
     with_heap((), |h| {
         let saved = core::mem::take(&mut *h.garbage.borrow_mut());
-        drop(saved); // outside the borrow: dropping may free objects
+        // Outside the borrow: dropping may free objects (user code).
+        for o in saved {
+            // SAFETY: each entry owns a count, which this handle takes over.
+            drop(unsafe { GcAny::from_header(o) });
+        }
     })
 }
 
@@ -698,7 +518,7 @@ pub fn write_dot(
     options: DotOptions,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    match heap::current() {
+    match collector::thread_heap() {
         Some(h) => crate::debug::dot::write(h, root, options, out),
         None => Ok(()),
     }
@@ -715,7 +535,7 @@ pub fn write_dot(
 /// assert!(gc_core::gc::allocation_sites().is_empty());
 /// ```
 pub fn track_allocations(on: bool) {
-    with_heap((), |h| crate::debug::sites::set_tracking(h, on))
+    with_heap((), |h| h.set_site_tracking(on))
 }
 
 /// Live objects recorded by [`track_allocations`], grouped by the line that
@@ -733,14 +553,4 @@ pub fn track_allocations(on: bool) {
 /// ```
 pub fn allocation_sites() -> Vec<AllocationSite> {
     with_heap(Vec::new(), crate::debug::sites::top)
-}
-
-impl fmt::Display for GenerationStats {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "collections={} collected={} uncollectable={}",
-            self.collections, self.collected, self.uncollectable
-        )
-    }
 }

@@ -23,12 +23,8 @@
 //!   collector can rebuild the fat pointer from a thin header pointer.
 
 use core::alloc::Layout;
-use core::any::TypeId;
 use core::cell::Cell;
-use core::marker::PhantomData;
-use core::ptr::{self, NonNull};
-
-use crate::trace::{Trace, Tracer};
+use core::ptr::NonNull;
 
 /// Per-object state kept in the low bits of [`Header::meta`].
 pub(crate) mod flags {
@@ -67,8 +63,9 @@ pub(crate) mod flags {
 pub(crate) struct Header {
     /// Number of `Gc`/`GcAny` handles. Zero means the object is dying or dead.
     pub(crate) strong: Cell<usize>,
-    /// Tagged pointer: `&'static VTable | flags`.
-    meta: Cell<*const VTable>,
+    /// Tagged pointer: the address of the type's `'static` vtable (see
+    /// `vtable`) with the [`flags`] in its low bits.
+    meta: Cell<*const ()>,
 }
 
 /// Doubly linked list node placed just before the header of a tracked object.
@@ -84,48 +81,6 @@ pub(crate) struct Links {
 pub(crate) struct GcBox<T: ?Sized> {
     pub(crate) header: Header,
     pub(crate) value: T,
-}
-
-/// Everything the collector and the type-erased code paths need to know about
-/// the type of a `Gc` value.
-#[repr(C, align(512))]
-pub(crate) struct VTable {
-    /// Visit the value's `Gc` edges.
-    pub(crate) trace: unsafe fn(NonNull<Header>, &mut Tracer),
-    /// Call `Finalize::finalize` on the value.
-    pub(crate) finalize: unsafe fn(NonNull<Header>),
-    /// `drop_in_place` the value.
-    pub(crate) drop_value: unsafe fn(NonNull<Header>),
-    /// The allocation layout of sized types (no call needed to free them).
-    pub(crate) fixed_layout: Option<BoxLayout>,
-    /// Allocation layout and header offset of a slice (reads its length).
-    pub(crate) layout: unsafe fn(NonNull<Header>) -> BoxLayout,
-    /// `drop_value` does something (`core::mem::needs_drop`).
-    pub(crate) needs_drop: bool,
-    pub(crate) type_name: fn() -> &'static str,
-    pub(crate) type_id: fn() -> TypeId,
-    /// The object has [`Links`] and is linked into a generation while alive.
-    pub(crate) tracked: bool,
-    /// `Finalize::finalize` may do something; `false` lets the collector skip it.
-    pub(crate) has_finalizer: bool,
-    /// `Trace::owns_resource` of the type (asked only for
-    /// `DebugFlags::RESOURCES`).
-    pub(crate) owns_resource: fn() -> bool,
-}
-
-impl VTable {
-    /// Layout of the allocation of the live object `h` of this type.
-    ///
-    /// # Safety
-    /// `h` must be a live allocation of this vtable's type.
-    #[inline]
-    pub(crate) unsafe fn box_layout(&self, h: NonNull<Header>) -> BoxLayout {
-        match self.fixed_layout {
-            Some(l) => l,
-            // SAFETY: forwarded from the caller.
-            None => unsafe { (self.layout)(h) },
-        }
-    }
 }
 
 /// The allocation holding one `Gc` value.
@@ -173,19 +128,21 @@ pub(crate) const fn prefix_size(tracked: bool, slice: bool) -> usize {
 }
 
 impl Header {
-    pub(crate) fn new(vtable: &'static VTable, flags: usize) -> Header {
+    /// A header with one strong count, for the vtable at `meta` (which must
+    /// be aligned so that the [`flags`] bits are free) and `flags` set.
+    pub(crate) fn with_meta(meta: *const (), flags: usize) -> Header {
+        debug_assert_eq!(meta.addr() & flags::MASK, 0);
         Header {
             strong: Cell::new(1),
-            meta: Cell::new(ptr::from_ref(vtable).map_addr(|a| a | flags)),
+            meta: Cell::new(meta.map_addr(|a| a | flags)),
         }
     }
 
+    /// The vtable address, flags stripped (with the provenance `with_meta`
+    /// was given).
     #[inline]
-    pub(crate) fn vtable(&self) -> &'static VTable {
-        let p = self.meta.get().map_addr(|a| a & !flags::MASK);
-        // SAFETY: `meta` was built from a `&'static VTable` by `Header::new`
-        // and only its low (flag) bits are ever changed.
-        unsafe { &*p }
+    pub(crate) fn meta(&self) -> *const () {
+        self.meta.get().map_addr(|a| a & !flags::MASK)
     }
 
     #[inline]
@@ -214,24 +171,6 @@ impl Header {
             std::process::abort();
         }
     }
-
-    /// Panic if the object's teardown began; used before handing out `&T`.
-    #[inline]
-    pub(crate) fn assert_alive(&self) {
-        if self.has(flags::DEAD) {
-            dead_access((self.vtable().type_name)());
-        }
-    }
-}
-
-#[cold]
-#[inline(never)]
-#[track_caller]
-fn dead_access(type_name: &str) -> ! {
-    panic!(
-        "gc: accessed a `Gc<{type_name}>` whose value was already destroyed by the cycle \
-         collector (a `Drop` impl of a field reached into a garbage cycle being torn down)"
-    )
 }
 
 /// Pointer to the links of a tracked object.
@@ -276,6 +215,23 @@ pub(crate) unsafe fn slice_len(h: NonNull<Header>, tracked: bool) -> usize {
     unsafe { len_slot(h, tracked).read() }
 }
 
+/// The string of a live `str` object (`Gc<str>`), read from its header.
+///
+/// # Safety
+/// `h` must be a live `str` allocation (untracked, with its length slot),
+/// and the string must not be used after the object dies.
+pub(crate) unsafe fn str_of<'a>(h: NonNull<Header>) -> &'a str {
+    // SAFETY: `str` objects are untracked slices: the length sits in its
+    // slot and the bytes right after the header, as `GcBox<str>` lays them.
+    unsafe {
+        let len = slice_len(h, false);
+        let bytes = h
+            .cast::<u8>()
+            .add(core::mem::offset_of!(GcBox<[u8; 0]>, value));
+        core::str::from_utf8_unchecked(core::slice::from_raw_parts(bytes.as_ptr(), len))
+    }
+}
+
 /// # Safety
 /// As [`len_slot`], before the allocation is published.
 pub(crate) unsafe fn write_slice_len(h: NonNull<Header>, tracked: bool, len: usize) {
@@ -283,208 +239,8 @@ pub(crate) unsafe fn write_slice_len(h: NonNull<Header>, tracked: bool, len: usi
     unsafe { len_slot(h, tracked).write(len) }
 }
 
-/// The types a `Gc` can point to: every sized [`Trace`] type, slices of them
-/// and `str`. Sealed; it exists so that `Weak::upgrade` and
-/// `GcAny::downcast` can rebuild a (possibly fat) pointer from the collector's
-/// thin object pointer.
-///
-/// ```
-/// use gc_core::{Gc, GcPointee};
-/// fn erase_and_back<T: ?Sized + GcPointee>(g: Gc<T>) -> Gc<T> {
-///     Gc::into_any(g).downcast::<T>().ok().unwrap()
-/// }
-/// assert_eq!(&*erase_and_back(Gc::<str>::from("s")), "s");
-/// assert_eq!(*erase_and_back(Gc::new(1_u8)), 1);
-/// ```
-pub trait GcPointee: sealed::Pointee + Trace {}
-
-impl<T: ?Sized + sealed::Pointee + Trace> GcPointee for T {}
-
-pub(crate) mod sealed {
-    use super::*;
-
-    /// Turns a thin header pointer back into a box pointer.
-    ///
-    /// # Safety
-    /// `from_header` must return a pointer to the same allocation with the
-    /// right metadata.
-    #[allow(private_interfaces)]
-    pub unsafe trait Pointee {
-        /// # Safety
-        /// `h` must point to the header of a live allocation of `Self`.
-        unsafe fn from_header(h: NonNull<Header>) -> NonNull<GcBox<Self>>;
-    }
-
-    // SAFETY: sized boxes are thin; the header is the start of the `GcBox`.
-    #[allow(private_interfaces)]
-    unsafe impl<T: Trace> Pointee for T {
-        #[inline]
-        unsafe fn from_header(h: NonNull<Header>) -> NonNull<GcBox<T>> {
-            h.cast()
-        }
-    }
-
-    // SAFETY: the length was stored by `Gc::<[T]>::from` and is read back.
-    #[allow(private_interfaces)]
-    unsafe impl<T: Trace> Pointee for [T] {
-        #[inline]
-        unsafe fn from_header(h: NonNull<Header>) -> NonNull<GcBox<[T]>> {
-            // SAFETY: the caller guarantees a live `[T]` allocation. Where
-            // its length sits depends on whether it was allocated tracked,
-            // which its vtable says (`needs_tracking` is not asked again: a
-            // hand-written impl might answer differently).
-            let len = unsafe { slice_len(h, h.as_ref().vtable().tracked) };
-            let fat = ptr::slice_from_raw_parts_mut(h.as_ptr().cast::<T>(), len) as *mut GcBox<[T]>;
-            // SAFETY: derived from a non-null pointer.
-            unsafe { NonNull::new_unchecked(fat) }
-        }
-    }
-
-    // SAFETY: as for `[u8]`; `str` allocations are never tracked.
-    #[allow(private_interfaces)]
-    unsafe impl Pointee for str {
-        #[inline]
-        unsafe fn from_header(h: NonNull<Header>) -> NonNull<GcBox<str>> {
-            // SAFETY: the caller guarantees a live `str` allocation.
-            let len = unsafe { slice_len(h, false) };
-            let fat =
-                ptr::slice_from_raw_parts_mut(h.as_ptr().cast::<u8>(), len) as *mut GcBox<str>;
-            // SAFETY: derived from a non-null pointer.
-            unsafe { NonNull::new_unchecked(fat) }
-        }
-    }
-}
-
-/// Rebuild the box pointer of a `T` from its header.
-///
-/// # Safety
-/// `h` must point to the header of a live allocation of `T`.
-#[inline]
-pub(crate) unsafe fn box_of<T: ?Sized + GcPointee>(h: NonNull<Header>) -> NonNull<GcBox<T>> {
-    // SAFETY: forwarded from the caller.
-    unsafe { <T as sealed::Pointee>::from_header(h) }
-}
-
-/// Builds the `'static` vtables of sized types. `TRACKED` and `FIN` are
-/// computed from `Trace::needs_tracking` / `Finalize::has_finalizer` (plain
-/// functions, so they cannot feed a `const` directly) by [`vtable_of`], which
-/// takes the tracking answer its caller also used for the layout.
-struct SizedVTable<T, const TRACKED: bool, const FIN: bool>(PhantomData<T>);
-
-impl<T: Trace, const TRACKED: bool, const FIN: bool> SizedVTable<T, TRACKED, FIN> {
-    const VTABLE: VTable = VTable {
-        trace: trace_value::<T>,
-        finalize: finalize_value::<T>,
-        drop_value: drop_value::<T>,
-        fixed_layout: Some(sized_box_layout::<T>(TRACKED)),
-        layout: sized_layout::<T, TRACKED>,
-        needs_drop: core::mem::needs_drop::<T>(),
-        type_name: core::any::type_name::<T>,
-        type_id: TypeId::of::<T>,
-        tracked: TRACKED,
-        has_finalizer: FIN,
-        owns_resource: T::owns_resource,
-    };
-}
-
-struct SliceVTable<T, const TRACKED: bool, const FIN: bool>(PhantomData<T>);
-
-impl<T: Trace, const TRACKED: bool, const FIN: bool> SliceVTable<T, TRACKED, FIN> {
-    const VTABLE: VTable = VTable {
-        trace: trace_value::<[T]>,
-        finalize: finalize_value::<[T]>,
-        drop_value: drop_value::<[T]>,
-        fixed_layout: None,
-        layout: slice_layout::<T, TRACKED>,
-        needs_drop: core::mem::needs_drop::<T>(),
-        type_name: core::any::type_name::<[T]>,
-        type_id: TypeId::of::<[T]>,
-        tracked: TRACKED,
-        has_finalizer: FIN,
-        owns_resource: T::owns_resource,
-    };
-}
-
-static STR_VTABLE: VTable = VTable {
-    trace: trace_value::<str>,
-    finalize: finalize_value::<str>,
-    drop_value: drop_value::<str>,
-    fixed_layout: None,
-    layout: slice_layout::<u8, false>,
-    needs_drop: false,
-    type_name: core::any::type_name::<str>,
-    type_id: TypeId::of::<str>,
-    tracked: false,
-    has_finalizer: false,
-    owns_resource: || false,
-};
-
-/// The vtable of a sized type, for an object allocated tracked (with links)
-/// or not: `tracked` is the one answer of `T::needs_tracking()` that the
-/// object's layout was also computed from.
-#[inline]
-pub(crate) fn vtable_of<T: Trace>(tracked: bool) -> &'static VTable {
-    match (tracked, T::has_finalizer()) {
-        (true, true) => &SizedVTable::<T, true, true>::VTABLE,
-        (true, false) => &SizedVTable::<T, true, false>::VTABLE,
-        (false, true) => &SizedVTable::<T, false, true>::VTABLE,
-        (false, false) => &SizedVTable::<T, false, false>::VTABLE,
-    }
-}
-
-/// The vtable of `[T]`; `tracked` as for [`vtable_of`].
-#[inline]
-pub(crate) fn slice_vtable_of<T: Trace>(tracked: bool) -> &'static VTable {
-    match (tracked, T::has_finalizer()) {
-        (true, true) => &SliceVTable::<T, true, true>::VTABLE,
-        (true, false) => &SliceVTable::<T, true, false>::VTABLE,
-        (false, true) => &SliceVTable::<T, false, true>::VTABLE,
-        (false, false) => &SliceVTable::<T, false, false>::VTABLE,
-    }
-}
-
-pub(crate) fn str_vtable() -> &'static VTable {
-    &STR_VTABLE
-}
-
-/// # Safety
-/// `h` must be the header of a live allocation of `T`.
-unsafe fn value_ptr<T: ?Sized + GcPointee>(h: NonNull<Header>) -> *mut T {
-    // SAFETY: forwarded from the caller.
-    let b = unsafe { box_of::<T>(h) };
-    // SAFETY: `b` points to a live `GcBox<T>`; no reference is created.
-    unsafe { &raw mut (*b.as_ptr()).value }
-}
-
-unsafe fn trace_value<T: ?Sized + GcPointee>(h: NonNull<Header>, tracer: &mut Tracer) {
-    // SAFETY: the vtable of `T` is only used with allocations of `T`, and the
-    // collector only traces values that are alive (not yet dropped).
-    unsafe { (*value_ptr::<T>(h)).trace(tracer) }
-}
-
-unsafe fn finalize_value<T: ?Sized + GcPointee>(h: NonNull<Header>) {
-    // SAFETY: as `trace_value`.
-    unsafe { (*value_ptr::<T>(h)).finalize() }
-}
-
-unsafe fn drop_value<T: ?Sized + GcPointee>(h: NonNull<Header>) {
-    // SAFETY: the caller drops each value exactly once, with no reference to
-    // it outstanding.
-    unsafe { ptr::drop_in_place(value_ptr::<T>(h)) }
-}
-
-unsafe fn sized_layout<T, const TRACKED: bool>(_: NonNull<Header>) -> BoxLayout {
-    sized_box_layout::<T>(TRACKED)
-}
-
 pub(crate) const fn sized_box_layout<T>(tracked: bool) -> BoxLayout {
     BoxLayout::new(Layout::new::<GcBox<T>>(), prefix_size(tracked, false))
-}
-
-unsafe fn slice_layout<T, const TRACKED: bool>(h: NonNull<Header>) -> BoxLayout {
-    // SAFETY: the vtable is only used with live allocations of `[T]`.
-    let len = unsafe { slice_len(h, TRACKED) };
-    slice_box_layout::<T>(TRACKED, len)
 }
 
 pub(crate) fn slice_box_layout<T>(tracked: bool, len: usize) -> BoxLayout {

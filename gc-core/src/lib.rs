@@ -72,27 +72,42 @@
 
 extern crate self as gc_core;
 
-mod any;
-mod collector;
-mod debug;
-pub mod gc;
+// Layers, each importing only from the ones above it in this list (see
+// ARCHITECTURE.md): object layout; per-thread state; diagnostics output;
+// tracing (machinery, traits, vtable); lifecycle; collector; handles; leak
+// tools; and the facade (`gc`, this file).
 mod header;
-mod heap;
-mod intern;
-mod lifecycle;
 mod list;
-mod pointer;
 mod prefetch;
-mod report;
+
+mod heap;
+
+mod output;
+
 mod trace;
+mod tracer;
+mod vtable;
+
+mod lifecycle;
+
+mod collector;
+
+mod any;
+mod intern;
+mod pointer;
 mod weak;
+
+mod debug;
+
+pub mod gc;
 
 pub use any::GcAny;
 pub use gc_derive::{Finalize, Trace};
-pub use header::GcPointee;
 pub use intern::{intern, interned_count};
 pub use pointer::Gc;
-pub use trace::{Finalize, Trace, Tracer};
+pub use trace::{Finalize, Trace};
+pub use tracer::Tracer;
+pub use vtable::GcPointee;
 pub use weak::Weak;
 
 /// Items the derive macros refer to. Not public API.

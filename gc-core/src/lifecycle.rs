@@ -24,6 +24,25 @@ use crate::list;
 /// Destruction nesting depth after which objects are queued instead.
 const MAX_DEPTH: usize = 8;
 
+/// Give up one strong count of `h` (the drop of every handle: `Gc`,
+/// `GcAny`, and the counts the collector and the heap's tables own). When
+/// it was the last one, the object is released.
+///
+/// # Safety
+/// The caller must own one strong count of the live object `h`, and not use
+/// it afterwards.
+#[inline]
+pub(crate) unsafe fn dec_strong(h: NonNull<Header>) {
+    // SAFETY: live while the caller's count is held.
+    let hdr = unsafe { h.as_ref() };
+    let n = hdr.strong.get() - 1;
+    hdr.strong.set(n);
+    if n == 0 {
+        // SAFETY: the count just reached zero; the allocation is live.
+        unsafe { release(h) }
+    }
+}
+
 /// The strong count of `h` just reached zero.
 ///
 /// # Safety
@@ -51,9 +70,9 @@ pub(crate) unsafe fn release(h: NonNull<Header>) {
     }
     // SAFETY: the object is alive and its count is zero.
     unsafe { unregister(heap, h) };
-    let depth = heap.drop_depth.get();
+    let depth = heap.destruction.depth.get();
     if depth >= MAX_DEPTH {
-        heap.deferred.borrow_mut().push(h);
+        heap.destruction.deferred.borrow_mut().push(h);
         return;
     }
     let nested = Nested::enter(heap);
@@ -70,15 +89,15 @@ struct Nested<'a>(&'a Heap, usize);
 
 impl<'a> Nested<'a> {
     fn enter(heap: &'a Heap) -> Nested<'a> {
-        let depth = heap.drop_depth.get();
-        heap.drop_depth.set(depth + 1);
+        let depth = heap.destruction.depth.get();
+        heap.destruction.depth.set(depth + 1);
         Nested(heap, depth)
     }
 }
 
 impl Drop for Nested<'_> {
     fn drop(&mut self) {
-        self.0.drop_depth.set(self.1);
+        self.0.destruction.depth.set(self.1);
     }
 }
 
@@ -96,17 +115,18 @@ pub(crate) unsafe fn unregister(heap: &Heap, h: NonNull<Header>) {
         // SAFETY: tracked objects have links; outside the analysis phases
         // they are real list pointers (or a self-loop).
         unsafe { list::unlink(links_of(h)) };
-        heap.note_untracked();
+        heap.policy.count_free();
     }
     if hdr.has(flags::HAS_WEAK | flags::INTERNED | flags::SITE) {
+        // SAFETY: (all three) live (caller).
         if hdr.has(flags::HAS_WEAK) {
-            crate::weak::clear(heap, h);
+            unsafe { heap.clear_weak(h) };
         }
         if hdr.has(flags::INTERNED) {
-            crate::intern::forget(heap, h);
+            unsafe { heap.forget_interned(h) };
         }
         if hdr.has(flags::SITE) {
-            crate::debug::sites::forget(heap, h);
+            unsafe { heap.forget_site(h) };
         }
     }
 }
@@ -159,7 +179,7 @@ pub(crate) unsafe fn run_finalizer(h: NonNull<Header>) {
         None => call(),
     }));
     if let Err(payload) = result {
-        crate::report::panic_in("finalizer", (vt.type_name)(), payload);
+        crate::output::panic_in("finalizer", (vt.type_name)(), payload);
     }
 }
 
@@ -226,13 +246,13 @@ pub(crate) fn drain_deferred_reporting(heap: &Heap) {
         // SAFETY: queued objects were unregistered by `release`.
         let result = catch_unwind(AssertUnwindSafe(|| unsafe { destroy_queued(heap, h) }));
         if let Err(payload) = result {
-            crate::report::panic_in("drop", type_name, payload);
+            crate::output::panic_in("drop", type_name, payload);
         }
     }
 }
 
 fn pop_deferred(heap: &Heap) -> Option<NonNull<Header>> {
-    heap.deferred.borrow_mut().pop()
+    heap.destruction.deferred.borrow_mut().pop()
 }
 
 /// Destroy a queued object one nesting level down.

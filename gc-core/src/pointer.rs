@@ -18,13 +18,16 @@ use core::ops::Deref;
 use core::ptr::{self, NonNull};
 
 use crate::header::{
-    box_of, flags, links_of, sized_box_layout, slice_box_layout, slice_vtable_of, str_vtable,
-    vtable_of, write_slice_len, BoxLayout, GcBox, GcPointee, Header, VTable,
+    flags, links_of, sized_box_layout, slice_box_layout, write_slice_len, BoxLayout, GcBox, Header,
 };
 use crate::heap::{self, Heap};
 use crate::lifecycle;
 use crate::list;
-use crate::trace::{Finalize, Trace, Tracer};
+use crate::trace::{Finalize, Trace};
+use crate::tracer::Tracer;
+use crate::vtable::{
+    box_of, new_header, slice_vtable_of, str_vtable, vtable_of, GcPointee, VTable,
+};
 use crate::weak::{self, Weak};
 
 /// A pointer to a value on this thread's garbage-collected heap.
@@ -83,18 +86,18 @@ impl<T: Trace> Gc<T> {
             const { sized_box_layout::<T>(false) }
         };
         let vtable = vtable_of::<T>(tracked);
-        let heap = heap::current();
+        let heap = crate::collector::thread_heap();
         // SAFETY: `layout` is the layout of a tracked/untracked box of `T`.
         let b: NonNull<GcBox<T>> = unsafe { alloc_box(heap, layout) }.cast();
         // SAFETY: freshly allocated with room for a `GcBox<T>` at `b`.
         unsafe {
             b.write(GcBox {
-                header: Header::new(vtable, 0),
+                header: new_header(vtable, 0),
                 value,
             });
         }
         if let Some(heap) = heap {
-            if heap.track_sites.get() {
+            if heap.tracks_sites() {
                 record_site(heap, b.cast(), layout);
             }
         }
@@ -155,7 +158,8 @@ impl<T: Trace> Gc<T> {
 #[track_caller]
 fn record_site(heap: &Heap, h: NonNull<Header>, layout: BoxLayout) {
     let at = core::panic::Location::caller();
-    heap.sites.borrow_mut().record(h, at, layout.layout.size());
+    // SAFETY: a new, live object.
+    unsafe { heap.record_site(h, at, layout.layout.size()) };
 }
 
 /// Allocate the memory for a box; after the heap of the thread was shut
@@ -184,8 +188,12 @@ unsafe fn publish(heap: Option<&'static Heap>, h: NonNull<Header>, vtable: &'sta
         // SAFETY: tracked boxes were allocated with links.
         let links = unsafe { links_of(h) };
         match heap {
-            // SAFETY: the links are in no list yet.
-            Some(heap) => unsafe { heap.track_new(links) },
+            Some(heap) => {
+                // SAFETY: the links are in no list yet.
+                if unsafe { heap.track_new(links) } {
+                    crate::collector::collect_automatic(heap);
+                }
+            }
             // SAFETY: valid links memory.
             None => unsafe { list::init_unlinked(links) },
         }
@@ -196,10 +204,11 @@ impl<T: ?Sized> Gc<T> {
     /// Wrap a box pointer that already owns a strong count.
     ///
     /// # Safety
-    /// `ptr` must come from a live allocation and carry one strong count that
+    /// `ptr` must point to the `GcBox` of a live allocation of `T` (derived
+    /// from the allocation, see `header`) and carry one strong count that
     /// the new `Gc` takes over.
     #[inline]
-    pub(crate) unsafe fn from_header(ptr: NonNull<GcBox<T>>) -> Gc<T> {
+    pub(crate) unsafe fn from_box(ptr: NonNull<GcBox<T>>) -> Gc<T> {
         Gc {
             ptr,
             _marker: PhantomData,
@@ -263,7 +272,8 @@ impl<T: ?Sized> Gc<T> {
     /// assert_eq!(Gc::weak_count(&a), 0);
     /// ```
     pub fn weak_count(this: &Gc<T>) -> usize {
-        weak::weak_count(this.header_ptr())
+        // SAFETY: `this` keeps the object alive.
+        unsafe { weak::weak_count(this.header_ptr()) }
     }
 
     /// A [`Weak`] to this object.
@@ -372,13 +382,8 @@ impl<T: ?Sized> Clone for Gc<T> {
 impl<T: ?Sized> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
-        let hdr = self.header();
-        let n = hdr.strong.get() - 1;
-        hdr.strong.set(n);
-        if n == 0 {
-            // SAFETY: the count just reached zero; the allocation is live.
-            unsafe { lifecycle::release(self.header_ptr()) }
-        }
+        // SAFETY: this handle owns one count and is gone afterwards.
+        unsafe { lifecycle::dec_strong(self.header_ptr()) }
     }
 }
 
@@ -405,7 +410,8 @@ impl<T: ?Sized> Finalize for Gc<T> {
 unsafe impl<T: ?Sized + 'static> Trace for Gc<T> {
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
-        tracer.edge(self.header_ptr());
+        // SAFETY: the handle keeps its target alive.
+        unsafe { tracer.edge(self.header_ptr()) };
     }
 }
 
@@ -506,12 +512,12 @@ unsafe fn new_slice_box<E>(
     layout: BoxLayout,
     init: impl FnOnce(*mut E),
 ) -> NonNull<Header> {
-    let heap = heap::current();
+    let heap = crate::collector::thread_heap();
     // SAFETY: `layout` fits the header, prefix and `len` elements.
     let h = unsafe { alloc_box(heap, layout) };
     // SAFETY: the header and length slot lie inside the fresh allocation.
     unsafe {
-        h.write(Header::new(vtable, 0));
+        h.write(new_header(vtable, 0));
         write_slice_len(h, vtable.tracked, len);
     }
     let value_offset = core::mem::offset_of!(GcBox<[E; 0]>, value);
@@ -545,7 +551,7 @@ impl<T: Trace> From<Vec<T>> for Gc<[T]> {
             })
         };
         // SAFETY: a new `[T]` object with one strong count.
-        unsafe { Gc::from_header(box_of::<[T]>(h)) }
+        unsafe { Gc::from_box(box_of::<[T]>(h)) }
     }
 }
 
@@ -580,7 +586,7 @@ impl From<&str> for Gc<str> {
             })
         };
         // SAFETY: a new `str` object with one strong count.
-        unsafe { Gc::from_header(box_of::<str>(h)) }
+        unsafe { Gc::from_box(box_of::<str>(h)) }
     }
 }
 

@@ -12,10 +12,9 @@
 
 use core::cell::{Cell, RefCell};
 use core::marker::PhantomData;
-use core::ptr::NonNull;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 
-use crate::header::Header;
+use crate::tracer::Tracer;
 
 /// Lists the [`Gc`](crate::Gc) edges a value owns, so the cycle collector can
 /// find reference cycles.
@@ -188,113 +187,6 @@ pub trait Finalize {
     {
         true
     }
-}
-
-/// Receives the edges a [`Trace`] impl reports. Only the collector creates
-/// one; impls pass it on to their fields' `trace`.
-///
-/// ```
-/// use gc_core::{Finalize, Gc, Trace, Tracer};
-///
-/// struct Wrapper(Vec<Gc<u8>>);
-/// impl Finalize for Wrapper {}
-/// // SAFETY: forwards to the one field, which owns the edges.
-/// unsafe impl Trace for Wrapper {
-///     fn trace(&self, tracer: &mut Tracer) {
-///         self.0.trace(tracer)
-///     }
-/// }
-/// let w = Gc::into_any(Gc::new(Wrapper(vec![Gc::new(1), Gc::new(2)])));
-/// assert_eq!(gc_core::gc::referents(&w).len(), 2);
-/// ```
-pub struct Tracer {
-    pub(crate) kind: TraceKind,
-    /// Edges reported but not yet applied (subtract pass of a full
-    /// collection only, where the heap is big and edges lead anywhere): each
-    /// target is prefetched when reported and applied [`EDGE_DELAY`] edges
-    /// later, so the cache misses of a scan's random edge targets overlap
-    /// instead of stalling one after the other. Null slots are empty.
-    delayed: [*mut Header; EDGE_DELAY],
-    /// Edges reported so far; `reported % EDGE_DELAY` is the next slot.
-    reported: usize,
-}
-
-/// How many edges a [`Tracer`] holds back (a power of two). Only the
-/// subtract pass of a full collection delays edges: applying a subtraction
-/// later never changes its result, and every pending edge is applied
-/// ([`Tracer::flush`]) before the pass ends.
-const EDGE_DELAY: usize = 8;
-
-pub(crate) enum TraceKind {
-    /// Subtract one from the scratch count of every target already met by
-    /// the walk (flagged `COLLECTING`); edges to other objects that may be
-    /// members (`IN_GEN`) or must be re-attached (`DETACHED`) are kept here
-    /// and applied when the walk has flagged every member.
-    Subtract(Vec<NonNull<Header>>),
-    /// As `Subtract` in a full collection, where the members are the `IN_GEN`
-    /// objects and a member's scratch count is set up on first contact.
-    SubtractFull,
-    /// Mark the targets in the collected set reachable and push them on the
-    /// intrusive work stack.
-    Mark(crate::collector::MarkStack),
-    /// Record every target.
-    Collect(Vec<NonNull<Header>>),
-    /// Only bring every target into the cache (teardown looks one object
-    /// ahead, so that the counts its drops decrement are at hand).
-    Prefetch,
-}
-
-impl Tracer {
-    pub(crate) fn new(kind: TraceKind) -> Tracer {
-        Tracer {
-            kind,
-            delayed: [core::ptr::null_mut(); EDGE_DELAY],
-            reported: 0,
-        }
-    }
-
-    /// Report one edge to the object with header `target`.
-    #[inline(always)]
-    pub(crate) fn edge(&mut self, target: NonNull<Header>) {
-        match &mut self.kind {
-            TraceKind::SubtractFull => {}
-            // Young generations are small and mostly in the cache.
-            TraceKind::Subtract(pending) => {
-                return crate::collector::subtract_edge(pending, target)
-            }
-            // Marking follows edges one after the other, so holding them
-            // back would only delay the walk.
-            TraceKind::Mark(stack) => return crate::collector::mark_edge(stack, target),
-            TraceKind::Collect(out) => return out.push(target),
-            TraceKind::Prefetch => return crate::prefetch::prefetch(target.as_ptr()),
-        }
-        crate::prefetch::prefetch(target.as_ptr());
-        let slot = &mut self.delayed[self.reported % EDGE_DELAY];
-        self.reported = self.reported.wrapping_add(1);
-        let due = core::mem::replace(slot, target.as_ptr());
-        if let Some(due) = NonNull::new(due) {
-            apply_delayed(due);
-        }
-    }
-
-    /// Apply every delayed edge, oldest first. Passes call this before they
-    /// read the counts or marks the edges change.
-    pub(crate) fn flush(&mut self) {
-        for i in 0..EDGE_DELAY {
-            let idx = self.reported.wrapping_add(i) % EDGE_DELAY;
-            let due = core::mem::replace(&mut self.delayed[idx], core::ptr::null_mut());
-            if let Some(due) = NonNull::new(due) {
-                apply_delayed(due);
-            }
-        }
-    }
-}
-
-/// Apply one delayed edge (out of line: `edge` is inlined into every
-/// `trace`).
-#[inline(never)]
-fn apply_delayed(target: NonNull<Header>) {
-    crate::collector::subtract_edge_full(target)
 }
 
 /// `Trace` for types that cannot own a `Gc`.
@@ -593,47 +485,3 @@ tuple!(A B C D E F G H I);
 tuple!(A B C D E F G H I J);
 tuple!(A B C D E F G H I J K);
 tuple!(A B C D E F G H I J K L);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{Gc, Weak};
-
-    struct Tree {
-        _kids: Vec<Tree>,
-    }
-    impl Finalize for Tree {}
-    // SAFETY: the derive is not available inside the crate; this mirrors it.
-    unsafe impl Trace for Tree {
-        fn trace(&self, t: &mut Tracer) {
-            self._kids.trace(t)
-        }
-        fn needs_tracking() -> bool {
-            <Vec<Tree>>::needs_tracking()
-        }
-        fn needs_tracking_shallow() -> bool {
-            <Vec<Tree>>::needs_tracking_shallow()
-        }
-    }
-
-    #[test]
-    fn tracking_answers() {
-        assert!(!u8::needs_tracking());
-        assert!(!String::needs_tracking());
-        assert!(!<Option<(u8, String)>>::needs_tracking());
-        assert!(!<Vec<u32>>::needs_tracking());
-        // Two pointer levels deep is answered conservatively.
-        assert!(<HashMap<String, Vec<u8>>>::needs_tracking());
-        assert!(!<HashMap<String, u8>>::needs_tracking());
-        assert!(<Vec<Vec<u32>>>::needs_tracking());
-        assert!(<Gc<u8>>::needs_tracking());
-        assert!(!<Weak<u8>>::needs_tracking());
-        assert!(<Option<Gc<u8>>>::needs_tracking());
-        assert!(<Vec<Gc<u8>>>::needs_tracking());
-        assert!(!<[u8; 4]>::needs_tracking());
-        assert!(!<[Gc<u8>; 0]>::needs_tracking());
-        assert!(!<std::rc::Rc<Gc<u8>>>::needs_tracking());
-        // A recursive type terminates (conservatively tracked).
-        assert!(Tree::needs_tracking());
-    }
-}

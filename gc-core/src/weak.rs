@@ -1,35 +1,24 @@
 //! `Weak<T>`: non-owning references that are cleared when their target dies.
 //!
-//! Weak references do not live in the object header (that would cost every
-//! object a word). The first `downgrade` of an object allocates a small
-//! [`WeakCell`] and records it in the heap's weak table under the object's
-//! address (the object gets the `HAS_WEAK` flag); every `Weak` to the object
-//! shares that cell. When the object dies — count zero, or found unreachable
-//! by the collector — the cell is *cleared* (its target set to `None`) and
-//! leaves the table; `upgrade` returns `None` from then on. So an object's
+//! Every `Weak` to an object shares one cell of the heap's weak table
+//! (`heap::weak_cells`, which says how cells are made and cleared); `upgrade`
+//! returns `None` once the cell is cleared, which happens when the object
+//! dies — count zero, or found unreachable by the collector. So an object's
 //! memory is returned at once even while weak references to it exist.
 //!
 //! Invariants:
-//! - An object has `HAS_WEAK` iff the weak table maps its address to a cell,
-//!   and that cell's `target` points back to it.
-//! - A cleared cell (`target == None`) is owned by its `Weak`s only and is
-//!   freed by the last of them.
+//! - A `Weak` owns one count of its cell (or has none: `Weak::new`).
 //! - An object whose teardown began (`DEAD`) never gets a cell again.
 
-use core::cell::Cell;
 use core::fmt;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
-use crate::header::{box_of, flags, GcPointee, Header};
-use crate::heap::{self, Heap};
+use crate::header::{flags, Header};
+use crate::heap;
+use crate::heap::weak_cells::{inc, WeakCell};
+use crate::vtable::{box_of, GcPointee};
 use crate::Gc;
-
-/// Shared by all `Weak`s to one object.
-pub(crate) struct WeakCell {
-    target: Cell<Option<NonNull<Header>>>,
-    weak: Cell<usize>,
-}
 
 /// A weak reference to a [`Gc`] object: it does not keep the object alive and
 /// is not an edge for the collector. [`upgrade`](Weak::upgrade) gives a `Gc`
@@ -141,7 +130,7 @@ impl<T: ?Sized + GcPointee> Weak<T> {
         hdr.inc_strong();
         // SAFETY: the cell was made for an object of type `T`, and we just
         // took a strong count for the new handle.
-        Some(unsafe { Gc::from_header(box_of::<T>(h)) })
+        Some(unsafe { Gc::from_box(box_of::<T>(h)) })
     }
 }
 
@@ -161,57 +150,24 @@ pub(crate) fn downgrade<T: ?Sized>(h: NonNull<Header>) -> Weak<T> {
         // SAFETY: a live detached object.
         unsafe { heap.reattach(h) };
     }
-    let cell = if hdr.has(flags::HAS_WEAK) {
-        let cell = heap.weak_cells.borrow()[&h.addr().get()];
-        // SAFETY: cells in the table are live.
-        let c = unsafe { cell.as_ref() };
-        c.weak.set(inc(c.weak.get()));
-        cell
-    } else {
-        // Cells come from the system allocator, not the heap's pools: a
-        // cleared cell may outlive the heap (a `Weak` in another
-        // thread-local) and must not keep the heap's memory alive.
-        let cell = NonNull::from(Box::leak(Box::new(WeakCell {
-            target: Cell::new(Some(h)),
-            weak: Cell::new(1),
-        })));
-        heap.weak_cells.borrow_mut().insert(h.addr().get(), cell);
-        hdr.set(flags::HAS_WEAK);
-        cell
-    };
+    // SAFETY: live and not dead (checked above).
+    let cell = unsafe { heap.weak_cell_for(h) };
     Weak {
         cell: Some(cell),
         _marker: PhantomData,
     }
 }
 
-fn inc(n: usize) -> usize {
-    n.checked_add(1).unwrap_or_else(|| std::process::abort())
-}
-
 /// Number of weak references to the live object `h`.
-pub(crate) fn weak_count(h: NonNull<Header>) -> usize {
-    // SAFETY: the caller holds a `Gc` to `h`.
-    if !unsafe { h.as_ref() }.has(flags::HAS_WEAK) {
-        return 0;
+///
+/// # Safety
+/// `h` must be a live object (the caller holds a `Gc` to it).
+pub(crate) unsafe fn weak_count(h: NonNull<Header>) -> usize {
+    match heap::current() {
+        // SAFETY: forwarded from the caller.
+        Some(heap) => unsafe { heap.weak_count_of(h) },
+        None => 0,
     }
-    let Some(heap) = heap::current() else {
-        return 0;
-    };
-    let cell = heap.weak_cells.borrow()[&h.addr().get()];
-    // SAFETY: cells in the table are live.
-    unsafe { cell.as_ref() }.weak.get()
-}
-
-/// The object is dying: clear its cell so no `Weak` can reach it.
-pub(crate) fn clear(heap: &Heap, h: NonNull<Header>) {
-    // SAFETY: the caller passes a live object.
-    let hdr = unsafe { h.as_ref() };
-    if let Some(cell) = heap.weak_cells.borrow_mut().remove(&h.addr().get()) {
-        // SAFETY: cells in the table are live; the `Weak`s now own it alone.
-        unsafe { cell.as_ref() }.target.set(None);
-    }
-    hdr.clear(flags::HAS_WEAK);
 }
 
 impl<T: ?Sized> Clone for Weak<T> {
@@ -251,9 +207,8 @@ impl<T: ?Sized> Drop for Weak<T> {
                 // stays in the heap's (leaked) weak table.
                 return;
             };
-            heap.weak_cells.borrow_mut().remove(&h.addr().get());
             // SAFETY: the target is alive (the cell was not cleared).
-            unsafe { h.as_ref() }.clear(flags::HAS_WEAK);
+            unsafe { heap.clear_weak(h) };
         }
         // SAFETY: the last owner of the cell; it came from `Box::leak`.
         drop(unsafe { Box::from_raw(cell.as_ptr()) });

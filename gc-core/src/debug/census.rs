@@ -63,7 +63,7 @@ pub struct Census {
 impl Census {
     pub(crate) fn of(heap: &Heap) -> Census {
         let mut by_type: BTreeMap<&'static str, TypeCount> = BTreeMap::new();
-        for list in heap.gens.iter().chain([&heap.permanent]) {
+        for list in heap.lists.gens.iter().chain([&heap.lists.permanent]) {
             for l in list.iter() {
                 // SAFETY: list members are live tracked objects.
                 let h = unsafe { header_of(l) };

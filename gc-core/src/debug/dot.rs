@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, Write};
 use std::ptr::NonNull;
 
+use super::graph::{edges_of, tracked_objects};
 use crate::header::Header;
 use crate::heap::Heap;
 use crate::GcAny;
@@ -59,7 +60,8 @@ fn reverse_edges(holders: &[GcAny]) -> HashMap<NonNull<Header>, Vec<NonNull<Head
     let mut rev: HashMap<NonNull<Header>, Vec<NonNull<Header>>> = HashMap::new();
     for src in holders {
         let src = src.header_ptr();
-        for dst in crate::gc::edges_of(src) {
+        // SAFETY: `holders` keeps `src` alive.
+        for dst in unsafe { edges_of(src) } {
             rev.entry(dst).or_default().push(src);
         }
     }
@@ -88,7 +90,7 @@ pub(crate) fn write(
 /// The DOT text of [`write`].
 fn render(heap: &Heap, root: &GcAny, opts: DotOptions) -> String {
     let holders = match opts.direction {
-        DotDirection::Referrers => crate::gc::tracked_objects(heap),
+        DotDirection::Referrers => tracked_objects(heap),
         DotDirection::Referents => Vec::new(),
     };
     let rev = match opts.direction {
@@ -111,7 +113,8 @@ fn render(heap: &Heap, root: &GcAny, opts: DotOptions) -> String {
         let node = nodes[node_id].header_ptr();
         let next: Vec<NonNull<Header>> = match &rev {
             Some(rev) => rev.get(&node).cloned().unwrap_or_default(),
-            None => crate::gc::edges_of(node),
+            // SAFETY: `nodes` holds a handle to `node`.
+            None => unsafe { edges_of(node) },
         };
         for other in next {
             let id = match ids.get(&other) {
