@@ -61,11 +61,10 @@
 //! The invariants the implementation relies on, and what a hand-written
 //! `unsafe impl Trace` must uphold, are in `SAFETY.md` at the repository root.
 //!
-//! Module map: `pointer` (`Gc`), `weak` (`Weak`), `any` (`GcAny`), `trace`
-//! (`Trace`, `Finalize`, `Tracer`), `header` (object layout), `heap` (the
-//! per-thread heap), `lifecycle` (what happens at count zero), `collector`
-//! (the cycle collector), `gc` (the control module), `intern`, `debug`
-//! (leak-hunting tools).
+//! How the implementation is layered, and the path of an object from
+//! `Gc::new` through the heap, the generations and the collector's phases
+//! to its teardown, is described in `ARCHITECTURE.md` at the repository
+//! root.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]

@@ -118,14 +118,16 @@ pub(crate) unsafe fn unregister(heap: &Heap, h: NonNull<Header>) {
         heap.policy.count_free();
     }
     if hdr.has(flags::HAS_WEAK | flags::INTERNED | flags::SITE) {
-        // SAFETY: (all three) live (caller).
         if hdr.has(flags::HAS_WEAK) {
+            // SAFETY: live (caller).
             unsafe { heap.clear_weak(h) };
         }
         if hdr.has(flags::INTERNED) {
+            // SAFETY: live (caller); only `str` objects are interned.
             unsafe { heap.forget_interned(h) };
         }
         if hdr.has(flags::SITE) {
+            // SAFETY: live (caller).
             unsafe { heap.forget_site(h) };
         }
     }

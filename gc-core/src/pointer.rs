@@ -98,7 +98,8 @@ impl<T: Trace> Gc<T> {
         }
         if let Some(heap) = heap {
             if heap.tracks_sites() {
-                record_site(heap, b.cast(), layout);
+                // SAFETY: the box is initialised and live.
+                unsafe { record_site(heap, b.cast(), layout) };
             }
         }
         // SAFETY: the box is fully initialised.
@@ -154,11 +155,15 @@ impl<T: Trace> Gc<T> {
     }
 }
 
+/// Record the caller of `Gc::new` as the allocation site of `h`.
+///
+/// # Safety
+/// `h` must be a live object of `layout`.
 #[cold]
 #[track_caller]
-fn record_site(heap: &Heap, h: NonNull<Header>, layout: BoxLayout) {
+unsafe fn record_site(heap: &Heap, h: NonNull<Header>, layout: BoxLayout) {
     let at = core::panic::Location::caller();
-    // SAFETY: a new, live object.
+    // SAFETY: live (caller).
     unsafe { heap.record_site(h, at, layout.layout.size()) };
 }
 
@@ -285,7 +290,8 @@ impl<T: ?Sized> Gc<T> {
     /// assert!(Gc::ptr_eq(&w.upgrade().unwrap(), &a));
     /// ```
     pub fn downgrade(this: &Gc<T>) -> Weak<T> {
-        weak::downgrade(this.header_ptr())
+        // SAFETY: `this` keeps the object alive.
+        unsafe { weak::downgrade(this.header_ptr()) }
     }
 
     /// Mutable access if no other `Gc` or `Weak` to the object exists (as

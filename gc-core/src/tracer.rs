@@ -90,10 +90,11 @@ impl Tracer {
         match &mut self.kind {
             TraceKind::SubtractFull => {}
             // Young generations are small and mostly in the cache.
-            // SAFETY: (all arms) a live target (caller).
+            // SAFETY: a live target (caller).
             TraceKind::Subtract(pending) => return unsafe { subtract_edge(pending, target) },
             // Marking follows edges one after the other, so holding them
             // back would only delay the walk.
+            // SAFETY: a live target (caller).
             TraceKind::Mark(stack) => return unsafe { mark_edge(stack, target) },
             TraceKind::Collect(out) => return out.push(target),
             TraceKind::Prefetch => return prefetch(target.as_ptr()),

@@ -135,8 +135,11 @@ impl<T: ?Sized + GcPointee> Weak<T> {
 }
 
 /// Make a weak reference to the object behind `h`.
-pub(crate) fn downgrade<T: ?Sized>(h: NonNull<Header>) -> Weak<T> {
-    // SAFETY: the caller holds a `Gc` to `h`.
+///
+/// # Safety
+/// `h` must be a live object of type `T` (the caller holds a `Gc` to it).
+pub(crate) unsafe fn downgrade<T: ?Sized>(h: NonNull<Header>) -> Weak<T> {
+    // SAFETY: live (caller).
     let hdr = unsafe { h.as_ref() };
     if hdr.has(flags::DEAD) {
         return Weak::new();

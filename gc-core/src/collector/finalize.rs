@@ -109,7 +109,8 @@ fn describe_resources(garbage: &List) -> Vec<String> {
             format!(
                 "gc: resource {} released by the cycle collector, not when its last handle \
                  went: break the cycle (or close the resource) when done with it",
-                describe(h)
+                // SAFETY: a live garbage object.
+                unsafe { describe(h) }
             )
         })
         .collect()

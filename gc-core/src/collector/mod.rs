@@ -295,16 +295,16 @@ fn validate_list(list: &List, state: ListState) {
         assert!(ok, "gc: internal error: object flags do not match the list");
     }
     // SAFETY: the sentinel is valid.
-    assert_eq!(
-        unsafe { (*end).prev.get() },
-        prev,
-        "gc: internal error: list links broken"
-    );
+    let last = unsafe { (*end).prev.get() };
+    assert_eq!(last, prev, "gc: internal error: list links broken");
 }
 
-/// `Type @ 0xaddr` of a live object.
-fn describe(h: NonNull<Header>) -> String {
-    // SAFETY: callers pass live objects (their memory is still allocated).
+/// `Type @ 0xaddr` of an object.
+///
+/// # Safety
+/// `h` must be an allocated object (its header readable).
+unsafe fn describe(h: NonNull<Header>) -> String {
+    // SAFETY: allocated (caller).
     let name = (unsafe { h.as_ref() }.vtable().type_name)();
     format!("<{name} @ {:#x}>", h.addr().get())
 }
@@ -314,7 +314,7 @@ fn describe(h: NonNull<Header>) -> String {
 fn describe_all(list: &List, what: &str) -> Vec<String> {
     list.iter()
         // SAFETY: list members are allocated.
-        .map(|l| format!("gc: {what} {}", describe(unsafe { header_of(l) })))
+        .map(|l| format!("gc: {what} {}", unsafe { describe(header_of(l)) }))
         .collect()
 }
 
