@@ -2,7 +2,8 @@
 //!
 //! Ports of the portable scenarios of CPython's `Lib/test/test_finalization.py`
 //! and of the finalizer / weak-reference tests of `Lib/test/test_gc.py`, plus
-//! the guarantees DESIGN.md ("Semantics") gives around finalizers:
+//! the guarantees the design ("Semantics", `../shared/DESIGN.md` beside the
+//! repository) gives around finalizers:
 //!
 //! - for an unreachable set: weak references to every member are cleared
 //!   first, then every member's `finalize` runs once in its life on an intact
@@ -1991,7 +1992,7 @@ fn trashcan_with_collections_from_finalizers() {
     assert_eq!(gc::collect(), 0);
 }
 
-/// DESIGN.md: "`gc::collect()` from inside a finalizer, callback or trace
+/// The design: "`gc::collect()` from inside a finalizer, callback or trace
 /// returns 0 at once." A count-zero finalizer (no collection running).
 #[test]
 fn collect_in_count_zero_finalizer_returns_zero_per_design() {
