@@ -104,5 +104,57 @@ pub mod __private {
     pub trait TraceTypesMustNotImplementDrop_UseFinalizeInstead {}
 
     #[allow(drop_bounds)]
-    impl<T: Drop> TraceTypesMustNotImplementDrop_UseFinalizeInstead for T {}
+    impl<T: ?Sized + Drop> TraceTypesMustNotImplementDrop_UseFinalizeInstead for T {}
+
+    use core::marker::PhantomData;
+
+    /// Asks the tracking questions of a type that may be unsized (the last
+    /// field of a derived struct): `(&&TrackingProbe::<T>::NEW).__needs_tracking()`
+    /// resolves to [`SizedTracking`] when `T` is known to be sized and
+    /// `Trace`, and to [`UnsizedTracking`] (which answers `true`, tracked)
+    /// otherwise.
+    pub struct TrackingProbe<T: ?Sized>(PhantomData<T>);
+
+    impl<T: ?Sized> TrackingProbe<T> {
+        /// The probe.
+        pub const NEW: TrackingProbe<T> = TrackingProbe(PhantomData);
+    }
+
+    /// The answers of a sized `Trace` type (preferred: one autoref closer).
+    pub trait SizedTracking {
+        /// `T::needs_tracking()`.
+        fn __needs_tracking(&self) -> bool;
+        /// `T::needs_tracking_shallow()`.
+        fn __needs_tracking_shallow(&self) -> bool;
+    }
+
+    impl<T: crate::Trace> SizedTracking for &TrackingProbe<T> {
+        #[inline]
+        fn __needs_tracking(&self) -> bool {
+            T::needs_tracking()
+        }
+        #[inline]
+        fn __needs_tracking_shallow(&self) -> bool {
+            T::needs_tracking_shallow()
+        }
+    }
+
+    /// The conservative answers for a type that may be unsized.
+    pub trait UnsizedTracking {
+        /// `true`.
+        fn __needs_tracking(&self) -> bool;
+        /// `true`.
+        fn __needs_tracking_shallow(&self) -> bool;
+    }
+
+    impl<T: ?Sized> UnsizedTracking for TrackingProbe<T> {
+        #[inline]
+        fn __needs_tracking(&self) -> bool {
+            true
+        }
+        #[inline]
+        fn __needs_tracking_shallow(&self) -> bool {
+            true
+        }
+    }
 }
