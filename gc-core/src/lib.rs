@@ -45,6 +45,12 @@
 //!   read.
 //! - **Deep structures are fine**: dropping a 10-million-long chain does not
 //!   overflow the stack, and the collector never recurses through user data.
+//! - **Trait objects** on stable Rust: [`coerce_gc!`] turns a `Gc<Num>` into
+//!   a `Gc<dyn Value>` (or a `Gc<[T; N]>` into a `Gc<[T]>`), and
+//!   [`coerce_weak!`] does the same for `Weak`; the object still traces,
+//!   finalizes and drops as the concrete value.
+//! - **Cargo features** (all off by default): `hashbrown`, `indexmap` and
+//!   `smallvec` implement `Trace` for those crates' containers.
 //!
 //! - **Finding leaks**: [`gc::set_debug`] flags (`STATS`, `COLLECTABLE`,
 //!   `UNCOLLECTABLE`, `SAVEALL`), [`gc::objects`], [`gc::referrers`],
@@ -58,8 +64,9 @@
 //! The invariants the implementation relies on, and what a hand-written
 //! `unsafe impl Trace` must uphold, are in `SAFETY.md` at the repository root.
 //!
-//! Module map: `pointer` (`Gc`), `weak` (`Weak`), `any` (`GcAny`), `trace`
-//! (`Trace`, `Finalize`, `Tracer`), `header` (object layout), `heap` (the
+//! Module map: `pointer` (`Gc`), `coerce` (`coerce_gc!`,
+//! `coerce_weak!`), `weak` (`Weak`), `any` (`GcAny`), `trace`
+//! (`Trace`, `Finalize`, `Tracer`, std impls), `header` (object layout), `heap` (the
 //! per-thread heap), `lifecycle` (what happens at count zero), `collector`
 //! (the cycle collector), `gc` (the control module), `intern`, `debug`
 //! (leak-hunting tools).
@@ -70,6 +77,7 @@
 extern crate self as gc_core;
 
 mod any;
+mod coerce;
 mod collector;
 mod debug;
 pub mod gc;

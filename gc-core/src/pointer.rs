@@ -19,7 +19,7 @@ use core::ptr::{self, NonNull};
 
 use crate::header::{
     box_of, flags, links_of, sized_box_layout, slice_box_layout, slice_vtable_of, str_vtable,
-    vtable_of, write_slice_len, BoxLayout, GcBox, GcPointee, Header, VTable,
+    vtable_of, write_slice_len, BoxLayout, GcBox, Header, VTable,
 };
 use crate::heap::{self, Heap};
 use crate::lifecycle;
@@ -150,7 +150,7 @@ impl<T: Trace> Gc<T> {
 
 #[cold]
 #[track_caller]
-fn record_site(heap: &Heap, h: NonNull<Header>, layout: BoxLayout) {
+pub(crate) fn record_site(heap: &Heap, h: NonNull<Header>, layout: BoxLayout) {
     let at = core::panic::Location::caller();
     heap.sites.borrow_mut().record(h, at, layout.layout.size());
 }
@@ -161,7 +161,7 @@ fn record_site(heap: &Heap, h: NonNull<Header>, layout: BoxLayout) {
 /// # Safety
 /// `layout` must be a `BoxLayout` computed for the value that is written.
 #[inline]
-unsafe fn alloc_box(heap: Option<&'static Heap>, layout: BoxLayout) -> NonNull<Header> {
+pub(crate) unsafe fn alloc_box(heap: Option<&'static Heap>, layout: BoxLayout) -> NonNull<Header> {
     let mem = match heap {
         Some(heap) => heap.alloc(layout.layout),
         None => heap::alloc_system(layout.layout),
@@ -176,7 +176,11 @@ unsafe fn alloc_box(heap: Option<&'static Heap>, layout: BoxLayout) -> NonNull<H
 /// # Safety
 /// `h` must be a fully initialised new object of `vtable`'s type.
 #[inline]
-unsafe fn publish(heap: Option<&'static Heap>, h: NonNull<Header>, vtable: &'static VTable) {
+pub(crate) unsafe fn publish(
+    heap: Option<&'static Heap>,
+    h: NonNull<Header>,
+    vtable: &'static VTable,
+) {
     if vtable.tracked {
         // SAFETY: tracked boxes were allocated with links.
         let links = unsafe { links_of(h) };
@@ -201,6 +205,12 @@ impl<T: ?Sized> Gc<T> {
             ptr,
             _marker: PhantomData,
         }
+    }
+
+    /// The box pointer (fat for an unsized `T`).
+    #[inline]
+    pub(crate) fn box_ptr(&self) -> NonNull<GcBox<T>> {
+        self.ptr
     }
 
     #[inline]
@@ -272,7 +282,7 @@ impl<T: ?Sized> Gc<T> {
     /// assert!(Gc::ptr_eq(&w.upgrade().unwrap(), &a));
     /// ```
     pub fn downgrade(this: &Gc<T>) -> Weak<T> {
-        weak::downgrade(this.header_ptr())
+        weak::downgrade(this.ptr)
     }
 
     /// Mutable access if no other `Gc` or `Weak` to the object exists (as
@@ -324,8 +334,10 @@ impl<T: ?Sized> Gc<T> {
     }
 }
 
-impl<T: ?Sized + GcPointee> Gc<T> {
+impl<T: ?Sized> Gc<T> {
     /// Erase the type, keeping the strong count (see [`GcAny`](crate::GcAny)).
+    /// A `GcAny` made from a `Gc<dyn Trait>` downcasts to the concrete type
+    /// the object was created as.
     ///
     /// ```
     /// use gc_core::Gc;
@@ -491,7 +503,7 @@ impl<T: Trace> From<T> for Gc<T> {
 /// # Safety
 /// `init` must initialise exactly `len` elements at the pointer it gets;
 /// `vtable`/`layout` must describe `[E]` (or `str` with `E = u8`).
-unsafe fn new_slice_box<E>(
+pub(crate) unsafe fn new_slice_box<E>(
     len: usize,
     vtable: &'static VTable,
     layout: BoxLayout,
