@@ -64,7 +64,8 @@
 //! The invariants the implementation relies on, and what a hand-written
 //! `unsafe impl Trace` must uphold, are in `SAFETY.md` at the repository root.
 //!
-//! Module map: `pointer` (`Gc`), `coerce` (`coerce_gc!`,
+//! Module map: `pointer` (`Gc`), `rc_api` (the rest of `Rc`'s API:
+//! `new_cyclic`, `make_mut`, conversions), `coerce` (`coerce_gc!`,
 //! `coerce_weak!`), `weak` (`Weak`), `any` (`GcAny`), `trace`
 //! (`Trace`, `Finalize`, `Tracer`, std impls), `header` (object layout), `heap` (the
 //! per-thread heap), `lifecycle` (what happens at count zero), `collector`
@@ -88,6 +89,7 @@ mod lifecycle;
 mod list;
 mod pointer;
 mod prefetch;
+mod rc_api;
 mod report;
 mod trace;
 mod weak;

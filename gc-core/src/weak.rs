@@ -352,6 +352,40 @@ fn cell_for(h: NonNull<Header>) -> Option<NonNull<WeakCell>> {
     Some(cell)
 }
 
+/// A `Weak` for `Gc::new_cyclic`'s closure: it owns a fresh cell with no
+/// target yet, so it (and its clones) upgrade to `None` until
+/// [`attach`] gives the cell its object. After the heap shut down, an
+/// empty `Weak`.
+pub(crate) fn new_unattached<T>() -> Weak<T> {
+    if heap::current().is_none() {
+        return Weak::new();
+    }
+    let cell = NonNull::from(Box::leak(Box::new(WeakCell {
+        target: Cell::new(None),
+        weak: Cell::new(1),
+    })));
+    Weak {
+        ptr: Some(cell.cast()),
+        _marker: PhantomData,
+    }
+}
+
+/// Make the cell of `weak` (from [`new_unattached`]) the cell of the new
+/// object `h`, so that the `Weak`s sharing it upgrade from now on.
+///
+/// # Safety
+/// `h` must be a live object of type `T` that has no cell and that no
+/// collection analyses yet (not published).
+pub(crate) unsafe fn attach<T>(weak: &Weak<T>, heap: &Heap, h: NonNull<Header>) {
+    let Some(cell) = weak.cell_ptr() else { return };
+    // SAFETY: `weak` owns a count of the cell; the caller guarantees `h`.
+    let (c, hdr) = unsafe { (cell.as_ref(), h.as_ref()) };
+    debug_assert!(c.target.get().is_none() && !hdr.has(flags::HAS_WEAK));
+    c.target.set(Some(h));
+    heap.weak_cells.borrow_mut().insert(h.addr().get(), cell);
+    hdr.set(flags::HAS_WEAK);
+}
+
 fn inc(n: usize) -> usize {
     n.checked_add(1).unwrap_or_else(|| std::process::abort())
 }
