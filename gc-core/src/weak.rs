@@ -66,8 +66,8 @@ const fn is_fat<T: ?Sized>() -> bool {
 /// The box pointer of an object of the thin type `T` with header `h`.
 ///
 /// # Safety
-/// `T` must be thin (`!is_fat::<T>()`; a type the compiler cannot prove
-/// sized, such as a `?Sized` parameter that is sized).
+/// `T` must be thin (`!is_fat::<T>()`): in practice a sized type that the
+/// calling code only knows as `T: ?Sized`.
 #[inline(always)]
 unsafe fn thin_box<T: ?Sized>(h: NonNull<Header>) -> NonNull<GcBox<T>> {
     debug_assert!(!is_fat::<T>());
@@ -91,6 +91,12 @@ unsafe fn thin_box<T: ?Sized>(h: NonNull<Header>) -> NonNull<GcBox<T>> {
 /// drop(strong);
 /// assert!(weak.upgrade().is_none());
 /// ```
+///
+/// A `Weak` is one pointer whatever `T` is. Weak references to unsized
+/// targets (`Weak<str>`, `Weak<[T]>`, `Weak<dyn Trait>` from downgrading a
+/// `Gc<dyn Trait>` or from [`coerce_weak!`](crate::coerce_weak)) share a
+/// small extra allocation per [`Gc::downgrade`] that holds the target's
+/// metadata.
 pub struct Weak<T: ?Sized> {
     /// `None` for [`Weak::new`]; else the object's [`WeakCell`] if `T` is
     /// sized, a [`FatWeak<T>`] if it is not.
@@ -208,25 +214,25 @@ impl<T: ?Sized> Weak<T> {
     }
 
     /// Whether both point to the same object, or both to nothing (as
-    /// [`std::rc::Weak::ptr_eq`]). Only the object's identity is compared
-    /// (for `dyn Trait` targets, not the vtable), and two weak references to
-    /// an object that is gone still compare equal. After
-    /// [`coerce_weak!`](crate::coerce_weak) of a `Weak` whose target was
-    /// already gone, the result is an empty `Weak`.
+    /// [`std::rc::Weak::ptr_eq`]; also callable as `Weak::ptr_eq(&a, &b)`).
+    /// Only the object's identity is compared (for `dyn Trait` targets, not
+    /// the vtable), and two weak references to an object that is gone still
+    /// compare equal. After [`coerce_weak!`](crate::coerce_weak) of a `Weak`
+    /// whose target was already gone, the result is an empty `Weak`.
     ///
     /// ```
     /// use gc_core::{Gc, Weak};
     /// let a = Gc::new(1);
     /// let (w1, w2) = (Gc::downgrade(&a), Gc::downgrade(&a));
-    /// assert!(Weak::ptr_eq(&w1, &w2));
+    /// assert!(w1.ptr_eq(&w2));
     /// assert!(!Weak::ptr_eq(&w1, &Gc::downgrade(&Gc::new(1))));
     /// assert!(!Weak::ptr_eq(&w1, &Weak::new()));
     /// assert!(Weak::ptr_eq(&Weak::<u8>::new(), &Weak::new()));
     /// drop(a);
     /// assert!(Weak::ptr_eq(&w1, &w2));
     /// ```
-    pub fn ptr_eq(this: &Weak<T>, other: &Weak<T>) -> bool {
-        this.cell_ptr() == other.cell_ptr()
+    pub fn ptr_eq(&self, other: &Weak<T>) -> bool {
+        self.cell_ptr() == other.cell_ptr()
     }
 
     /// A `Gc` to the target if it is still alive.
@@ -303,8 +309,8 @@ impl<T: ?Sized + GcPointee> Weak<T> {
     /// assert!(Weak::as_ptr(&w).is_null());
     /// assert!(Weak::as_ptr(&Weak::<u8>::new()).is_null());
     /// ```
-    pub fn as_ptr(this: &Weak<T>) -> *const T {
-        match this.typed_ptr() {
+    pub fn as_ptr(&self) -> *const T {
+        match self.typed_ptr() {
             // SAFETY: a live object; no reference is created.
             Some(b) => unsafe { &raw const (*b.as_ptr()).value },
             None => <T as crate::header::sealed::Pointee>::null(),
