@@ -21,6 +21,13 @@
 //!   so a tracked object costs 32 bytes of header and an untracked one 16.
 //! - Slices store their length 8 bytes before the links (or the header), so the
 //!   collector can rebuild the fat pointer from a thin header pointer.
+//! - The vtable is always the one of the type the object was created as. A
+//!   `Gc<dyn Trait>` or `Gc<[T]>` made by `coerce_gc!` from a `Gc<X>` or
+//!   `Gc<[T; N]>` keeps `X`'s (`[T; N]`'s) vtable, so the object traces,
+//!   finalizes, drops and frees as what it is; such a `[T]` has no length
+//!   slot (its handles carry the length), and its vtable's `type_id` is
+//!   `[T; N]`'s, so nothing rebuilds it as a slice from its header
+//!   (`GcAny::downcast::<[T]>` checks the `type_id` first).
 
 use core::alloc::Layout;
 use core::cell::Cell;
@@ -76,9 +83,12 @@ pub(crate) struct Links {
     pub(crate) prev: Cell<*mut Links>,
 }
 
-/// What a `Gc<T>` points to.
+/// What a `Gc<T>` points to. Public (but unreachable by name) only because
+/// the [`coerce_gc!`](crate::coerce_gc) expansion handles `*const GcBox<T>`
+/// values in the user's crate.
+#[doc(hidden)]
 #[repr(C)]
-pub(crate) struct GcBox<T: ?Sized> {
+pub struct GcBox<T: ?Sized> {
     pub(crate) header: Header,
     pub(crate) value: T,
 }

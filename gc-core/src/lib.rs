@@ -48,6 +48,12 @@
 //!   read.
 //! - **Deep structures are fine**: dropping a 10-million-long chain does not
 //!   overflow the stack, and the collector never recurses through user data.
+//! - **Trait objects** on stable Rust: [`coerce_gc!`] turns a `Gc<Num>` into
+//!   a `Gc<dyn Value>` (or a `Gc<[T; N]>` into a `Gc<[T]>`), and
+//!   [`coerce_weak!`] does the same for `Weak`; the object still traces,
+//!   finalizes and drops as the concrete value.
+//! - **Cargo features** (all off by default): `hashbrown`, `indexmap` and
+//!   `smallvec` implement `Trace` for those crates' containers.
 //!
 //! - **Finding leaks**: [`gc::set_debug`] flags (`STATS`, `COLLECTABLE`,
 //!   `UNCOLLECTABLE`, `SAVEALL`), [`gc::objects`], [`gc::referrers`],
@@ -92,8 +98,10 @@ mod lifecycle;
 mod collector;
 
 mod any;
+mod coerce;
 mod intern;
 mod pointer;
+mod rc_api;
 mod weak;
 
 mod debug;
@@ -121,5 +129,69 @@ pub mod __private {
     pub trait TraceTypesMustNotImplementDrop_UseFinalizeInstead {}
 
     #[allow(drop_bounds)]
-    impl<T: Drop> TraceTypesMustNotImplementDrop_UseFinalizeInstead for T {}
+    impl<T: ?Sized + Drop> TraceTypesMustNotImplementDrop_UseFinalizeInstead for T {}
+
+    use core::marker::PhantomData;
+
+    /// Asks the tracking questions of a type that may be unsized (the last
+    /// field of a derived struct): `(&&TrackingProbe::<T>::NEW).__needs_tracking()`
+    /// resolves to [`SizedTracking`] when `T` is known to be sized and
+    /// `Trace`, and to [`UnsizedTracking`] (which answers `true`, tracked)
+    /// otherwise.
+    pub struct TrackingProbe<T: ?Sized>(PhantomData<T>);
+
+    impl<T: ?Sized> TrackingProbe<T> {
+        /// The probe.
+        pub const NEW: TrackingProbe<T> = TrackingProbe(PhantomData);
+    }
+
+    /// The answers of a sized `Trace` type (preferred: one autoref closer).
+    pub trait SizedTracking {
+        /// `T::needs_tracking()`.
+        fn __needs_tracking(&self) -> bool;
+        /// `T::needs_tracking_shallow()`.
+        fn __needs_tracking_shallow(&self) -> bool;
+        /// `T::owns_resource()`.
+        fn __owns_resource(&self) -> bool;
+    }
+
+    impl<T: crate::Trace> SizedTracking for &TrackingProbe<T> {
+        #[inline]
+        fn __needs_tracking(&self) -> bool {
+            T::needs_tracking()
+        }
+        #[inline]
+        fn __needs_tracking_shallow(&self) -> bool {
+            T::needs_tracking_shallow()
+        }
+        #[inline]
+        fn __owns_resource(&self) -> bool {
+            T::owns_resource()
+        }
+    }
+
+    /// The conservative answers for a type that may be unsized.
+    pub trait UnsizedTracking {
+        /// `true`.
+        fn __needs_tracking(&self) -> bool;
+        /// `true`.
+        fn __needs_tracking_shallow(&self) -> bool;
+        /// `false` (only reporting depends on it).
+        fn __owns_resource(&self) -> bool;
+    }
+
+    impl<T: ?Sized> UnsizedTracking for TrackingProbe<T> {
+        #[inline]
+        fn __needs_tracking(&self) -> bool {
+            true
+        }
+        #[inline]
+        fn __needs_tracking_shallow(&self) -> bool {
+            true
+        }
+        #[inline]
+        fn __owns_resource(&self) -> bool {
+            false
+        }
+    }
 }

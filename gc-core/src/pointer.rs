@@ -25,9 +25,7 @@ use crate::lifecycle;
 use crate::list;
 use crate::trace::{Finalize, Trace};
 use crate::tracer::Tracer;
-use crate::vtable::{
-    box_of, new_header, slice_vtable_of, str_vtable, vtable_of, GcPointee, VTable,
-};
+use crate::vtable::{box_of, new_header, slice_vtable_of, str_vtable, vtable_of, VTable};
 use crate::weak::{self, Weak};
 
 /// A pointer to a value on this thread's garbage-collected heap.
@@ -77,6 +75,15 @@ impl<T: Trace> Gc<T> {
     #[inline]
     #[track_caller]
     pub fn new(value: T) -> Gc<T> {
+        Gc::new_then(value, |_, _| {})
+    }
+
+    /// [`Gc::new`], running `before_publish` on the initialised object just
+    /// before it is published (linked into generation 0, which may start a
+    /// collection); `Gc::new_cyclic` attaches its weak cell there.
+    #[inline]
+    #[track_caller]
+    pub(crate) fn new_then(value: T, before_publish: impl FnOnce(&Heap, NonNull<Header>)) -> Gc<T> {
         // Asked once: the layout and the vtable must agree even if a
         // hand-written `needs_tracking` answers differently each time.
         let tracked = T::needs_tracking();
@@ -101,6 +108,7 @@ impl<T: Trace> Gc<T> {
                 // SAFETY: the box is initialised and live.
                 unsafe { record_site(heap, b.cast(), layout) };
             }
+            before_publish(heap, b.cast());
         }
         // SAFETY: the box is fully initialised.
         unsafe { publish(heap, b.cast(), vtable) };
@@ -220,6 +228,12 @@ impl<T: ?Sized> Gc<T> {
         }
     }
 
+    /// The box pointer (fat for an unsized `T`).
+    #[inline]
+    pub(crate) fn box_ptr(&self) -> NonNull<GcBox<T>> {
+        self.ptr
+    }
+
     #[inline]
     pub(crate) fn header_ptr(&self) -> NonNull<Header> {
         self.ptr.cast()
@@ -290,8 +304,7 @@ impl<T: ?Sized> Gc<T> {
     /// assert!(Gc::ptr_eq(&w.upgrade().unwrap(), &a));
     /// ```
     pub fn downgrade(this: &Gc<T>) -> Weak<T> {
-        // SAFETY: `this` keeps the object alive.
-        unsafe { weak::downgrade(this.header_ptr()) }
+        weak::downgrade(this.ptr)
     }
 
     /// Mutable access if no other `Gc` or `Weak` to the object exists (as
@@ -343,8 +356,10 @@ impl<T: ?Sized> Gc<T> {
     }
 }
 
-impl<T: ?Sized + GcPointee> Gc<T> {
+impl<T: ?Sized> Gc<T> {
     /// Erase the type, keeping the strong count (see [`GcAny`](crate::GcAny)).
+    /// A `GcAny` made from a `Gc<dyn Trait>` downcasts to the concrete type
+    /// the object was created as.
     ///
     /// ```
     /// use gc_core::Gc;
@@ -512,7 +527,7 @@ impl<T: Trace> From<T> for Gc<T> {
 /// # Safety
 /// `init` must initialise exactly `len` elements at the pointer it gets;
 /// `vtable`/`layout` must describe `[E]` (or `str` with `E = u8`).
-unsafe fn new_slice_box<E>(
+pub(crate) unsafe fn new_slice_box<E>(
     len: usize,
     vtable: &'static VTable,
     layout: BoxLayout,

@@ -485,3 +485,8 @@ tuple!(A B C D E F G H I);
 tuple!(A B C D E F G H I J);
 tuple!(A B C D E F G H I J K);
 tuple!(A B C D E F G H I J K L);
+
+mod std_impls;
+
+#[cfg(any(feature = "hashbrown", feature = "indexmap", feature = "smallvec"))]
+mod foreign;

@@ -128,6 +128,9 @@ pub(crate) mod sealed {
         /// # Safety
         /// `h` must point to the header of a live allocation of `Self`.
         unsafe fn from_header(h: NonNull<Header>) -> NonNull<GcBox<Self>>;
+
+        /// A null pointer (empty, for slices).
+        fn null() -> *const Self;
     }
 
     // SAFETY: sized boxes are thin; the header is the start of the `GcBox`.
@@ -136,6 +139,10 @@ pub(crate) mod sealed {
         #[inline]
         unsafe fn from_header(h: NonNull<Header>) -> NonNull<GcBox<T>> {
             h.cast()
+        }
+
+        fn null() -> *const T {
+            ptr::null()
         }
     }
 
@@ -153,6 +160,10 @@ pub(crate) mod sealed {
             // SAFETY: derived from a non-null pointer.
             unsafe { NonNull::new_unchecked(fat) }
         }
+
+        fn null() -> *const [T] {
+            ptr::slice_from_raw_parts(ptr::null(), 0)
+        }
     }
 
     // SAFETY: as for `[u8]`; `str` allocations are never tracked.
@@ -166,6 +177,10 @@ pub(crate) mod sealed {
                 ptr::slice_from_raw_parts_mut(h.as_ptr().cast::<u8>(), len) as *mut GcBox<str>;
             // SAFETY: derived from a non-null pointer.
             unsafe { NonNull::new_unchecked(fat) }
+        }
+
+        fn null() -> *const str {
+            ptr::slice_from_raw_parts(ptr::null::<u8>(), 0) as *const str
         }
     }
 }

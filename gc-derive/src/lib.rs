@@ -48,13 +48,20 @@ use syn::{
 /// };
 /// ```
 ///
-/// - Every type parameter gets a `::gc_core::Trace` bound (even one used only
-///   in skipped fields) and every lifetime parameter a `'static` bound (as
+/// - Every type parameter that occurs in a traced field's type gets a
+///   `::gc_core::Trace` bound; one used only in `#[gc(skip)]` fields (or
+///   only in the `where` clause, or only inside `Gc<…>`, `Weak<…>` or
+///   `PhantomData<…>`, which are `Trace` for any `'static` argument) gets
+///   just `'static`. Every lifetime parameter gets a `'static` bound (as
 ///   `Trace: 'static` demands); const parameters and the `where` clause are
 ///   kept as written.
 /// - `needs_tracking` / `needs_tracking_shallow` are the OR of the same
 ///   question over the traced field types (of all variants for an enum), and
 ///   `false` when nothing is traced.
+/// - The last field of a struct may be unsized (`struct AnyNode(dyn Node)`,
+///   `struct Tail<T: ?Sized> { len: usize, rest: T }`): its type is asked
+///   through a probe that answers `true` (tracked) for a type not known to
+///   be sized, such as `dyn Trait`, `[Gc<T>]` or a `?Sized` parameter.
 /// - Enums trace the fields of the active variant; `enum E {}` is supported.
 /// - The second impl conflicts with a `Drop` impl of the type: derived `Trace`
 ///   types use `Finalize` instead of `Drop`.
@@ -179,7 +186,13 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
         quote!(_)
     };
 
-    // Each distinct field type is asked once.
+    // Each distinct field type is asked once. The last field of a struct may
+    // be unsized (a custom DST), which the `Self: Sized` questions cannot be
+    // asked of directly.
+    let tail = match &input.data {
+        Data::Struct(data) => unsized_tail(&data.fields, &arms[0].fields),
+        _ => None,
+    };
     let mut seen = std::collections::HashSet::new();
     let types: Vec<&Type> = arms
         .iter()
@@ -187,8 +200,8 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
         .map(|field| field.ty)
         .filter(|ty| seen.insert(ty.to_token_stream().to_string()))
         .collect();
-    let needs_tracking = or_over(&types, quote!(needs_tracking));
-    let needs_tracking_shallow = or_over(&types, quote!(needs_tracking_shallow));
+    let needs_tracking = or_over(&types, tail, quote!(needs_tracking));
+    let needs_tracking_shallow = or_over(&types, tail, quote!(needs_tracking_shallow));
     // A resource: a skipped field that needs dropping, or a traced field
     // whose type says it owns one.
     let mut seen_skipped = std::collections::HashSet::new();
@@ -197,13 +210,11 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
         .flat_map(|arm| &arm.skipped)
         .filter(|ty| seen_skipped.insert(ty.to_token_stream().to_string()))
         .map(|ty| quote_spanned!(ty.span()=> ::core::mem::needs_drop::<#ty>()));
-    let traced_resources = or_over(&types, quote!(owns_resource));
+    let traced_resources = or_over(&types, tail, quote!(owns_resource));
     let owns_resource = quote!(#(#skipped_drops ||)* #traced_resources);
 
     let mut bounded = input.generics.clone();
-    for param in bounded.type_params_mut() {
-        param.bounds.push(parse_quote!(::gc_core::Trace));
-    }
+    add_trace_bounds(&mut bounded, &types);
     // `Trace: 'static`: a lifetime parameter can only be `'static` here, so a
     // type like `View<'a>` is `Trace` for `View<'static>` only.
     let lifetimes: Vec<syn::Lifetime> = bounded.lifetimes().map(|l| l.lifetime.clone()).collect();
@@ -262,14 +273,105 @@ fn expand_finalize(input: DeriveInput) -> syn::Result<TokenStream2> {
 }
 
 /// `<A as Trace>::question() || <B as Trace>::question() || …`, or `false`.
-fn or_over(types: &[&Type], question: TokenStream2) -> TokenStream2 {
+/// The type `tail` (the last field of a struct, which may be unsized) is
+/// asked through `__private::TrackingProbe`, which answers `true` for a type
+/// not known to be sized.
+fn or_over(types: &[&Type], tail: Option<&Type>, question: TokenStream2) -> TokenStream2 {
     if types.is_empty() {
         return quote!(false);
     }
-    let calls = types
-        .iter()
-        .map(|ty| quote_spanned!(ty.span()=> <#ty as ::gc_core::Trace>::#question()));
+    let probe_method = format_ident!("__{}", question.to_string());
+    let calls = types.iter().map(|ty| {
+        if tail.is_some_and(|tail| same_type(tail, ty)) {
+            quote_spanned!(ty.span()=> {
+                #[allow(unused_imports)]
+                use ::gc_core::__private::{SizedTracking as _, UnsizedTracking as _};
+                (&&::gc_core::__private::TrackingProbe::<#ty>::NEW).#probe_method()
+            })
+        } else {
+            quote_spanned!(ty.span()=> <#ty as ::gc_core::Trace>::#question())
+        }
+    });
     quote!(#(#calls)||*)
+}
+
+fn same_type(a: &Type, b: &Type) -> bool {
+    a.to_token_stream().to_string() == b.to_token_stream().to_string()
+}
+
+/// The type of a struct's last field if it is traced and may be unsized:
+/// only the last field of a struct can be, and a type that also appears in
+/// an earlier field is sized.
+fn unsized_tail<'a>(fields: &'a Fields, traced: &[TracedField<'a>]) -> Option<&'a Type> {
+    let last = fields.iter().last()?;
+    let ty: &'a Type = traced.last()?.ty;
+    if !std::ptr::eq(ty, &last.ty) {
+        return None; // the last field is skipped
+    }
+    let earlier = fields.iter().take(fields.len() - 1);
+    if earlier.clone().any(|field| same_type(&field.ty, ty)) {
+        return None;
+    }
+    Some(ty)
+}
+
+/// Give a `::gc_core::Trace` bound to every type parameter that occurs in a
+/// traced field type, and only `'static` (which `Trace: 'static` needs) to
+/// the others: a parameter used only in `#[gc(skip)]` fields (or not at
+/// all) need not be `Trace`. Occurrences inside the arguments of `Gc<…>`,
+/// `Weak<…>` and `PhantomData<…>` do not count, since those are `Trace` for
+/// every `'static` argument (so `next: Option<Gc<Node<T>>>` alone does not
+/// make `T` need `Trace`). If a type of that name is not gc-core's, a bound
+/// its `Trace` impl needs is missing and the impl fails to compile: never
+/// unsound.
+fn add_trace_bounds(generics: &mut syn::Generics, traced_types: &[&Type]) {
+    let mut used = UsedIdents::default();
+    for ty in traced_types {
+        syn::visit::Visit::visit_type(&mut used, ty);
+    }
+    for param in generics.type_params_mut() {
+        if used.0.contains(&param.ident) {
+            param.bounds.push(parse_quote!(::gc_core::Trace));
+        } else {
+            param.bounds.push(parse_quote!('static));
+        }
+    }
+}
+
+/// The identifiers a type names, except inside the arguments of the
+/// pointer types that are `Trace` whatever their argument.
+#[derive(Default)]
+struct UsedIdents(std::collections::HashSet<Ident>);
+
+impl<'ast> syn::visit::Visit<'ast> for UsedIdents {
+    fn visit_path(&mut self, path: &'ast Path) {
+        for segment in &path.segments {
+            self.0.insert(segment.ident.clone());
+            let untraced_args = ["Gc", "Weak", "PhantomData"]
+                .iter()
+                .any(|name| segment.ident == name);
+            if !untraced_args {
+                syn::visit::visit_path_arguments(self, &segment.arguments);
+            }
+        }
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        // The tokens of a type macro are not parsed: any identifier counts.
+        collect_idents(mac.tokens.clone(), &mut self.0);
+    }
+}
+
+fn collect_idents(tokens: TokenStream2, out: &mut std::collections::HashSet<Ident>) {
+    for token in tokens {
+        match token {
+            proc_macro2::TokenTree::Ident(ident) => {
+                out.insert(ident);
+            }
+            proc_macro2::TokenTree::Group(group) => collect_idents(group.stream(), out),
+            _ => {}
+        }
+    }
 }
 
 fn gc_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
@@ -401,6 +503,14 @@ mod tests {
         tokens.to_string()
     }
 
+    /// `ty` (a skipped field's type) appears in the output only in the
+    /// `needs_drop` question of `owns_resource`.
+    fn assert_skipped_only_for_resources(out: &str, ty: &str) {
+        let asked = format!(":: core :: mem :: needs_drop :: < {ty} > ()");
+        assert_eq!(out.matches(&asked).count(), 1, "{out}");
+        assert_eq!(out.matches(ty).count(), 1, "{out}");
+    }
+
     fn trace_error(input: DeriveInput) -> String {
         match expand_trace(input) {
             Ok(tokens) => panic!("expected an error, got {tokens}"),
@@ -415,7 +525,9 @@ mod tests {
         });
         assert!(out.contains("S { a : __f0 , c : __f1 , .. }"), "{out}");
         assert!(out.contains("Alpha as :: gc_core :: Trace"), "{out}");
-        assert!(!out.contains("Beta"), "{out}");
+        // A skipped field is never traced; it is only asked whether it needs
+        // dropping (for `Trace::owns_resource`).
+        assert_skipped_only_for_resources(&out, "Beta");
         assert!(out.contains("TraceTypesMustNotImplementDrop_UseFinalizeInstead"));
     }
 
@@ -425,7 +537,7 @@ mod tests {
             struct T(#[gc(skip)] Beta, Alpha);
         ));
         assert!(out.contains("T { 1 : __f0 , .. }"), "{out}");
-        assert!(!out.contains("Beta"), "{out}");
+        assert_skipped_only_for_resources(&out, "Beta");
 
         let out = trace(parse_quote!(
             struct U;
@@ -446,9 +558,13 @@ mod tests {
                 a: Alpha,
             }
         ));
-        assert!(!out.contains("Alpha"), "{out}");
+        assert_skipped_only_for_resources(&out, "Alpha");
         assert!(
             out.contains("fn needs_tracking () -> bool { false }"),
+            "{out}"
+        );
+        assert!(
+            out.contains("fn owns_resource () -> bool { :: core :: mem :: needs_drop :: < Alpha > () || false }"),
             "{out}"
         );
     }
@@ -462,7 +578,7 @@ mod tests {
         });
         assert!(
             out.contains(
-                "unsafe impl < 'a , T : :: gc_core :: Trace , U : Clone + :: gc_core :: Trace , \
+                "unsafe impl < 'a , T : :: gc_core :: Trace , U : Clone + 'static , \
                  const N : usize > :: gc_core :: Trace for S < 'a , T , U , N > where T : Default"
             ),
             "{out}"
@@ -478,6 +594,98 @@ mod tests {
     }
 
     #[test]
+    fn parameters_only_in_skipped_fields_get_no_trace_bound() {
+        let out = trace(parse_quote! {
+            struct S<T, U: ?Sized, V, W> {
+                a: Vec<Option<T>>,
+                #[gc(skip)] b: Box<U>,
+                #[gc(skip)] c: V,
+                d: <W as Iterator>::Item,
+            }
+        });
+        assert!(
+            out.contains(
+                "unsafe impl < T : :: gc_core :: Trace , U : ? Sized + 'static , V : 'static , \
+                 W : :: gc_core :: Trace > :: gc_core :: Trace for S < T , U , V , W >"
+            ),
+            "{out}"
+        );
+        // Inside `Gc`/`Weak`/`PhantomData` a parameter needs no `Trace`;
+        // anywhere else (a macro, a nested path) it does.
+        let out = trace(parse_quote! {
+            struct N<T, U, V, X> {
+                #[gc(skip)] data: T,
+                next: Option<::gc_core::Gc<N<T, U, V, X>>>,
+                back: RefCell<Vec<Weak<(T, U)>>>,
+                p: PhantomData<fn(V)>,
+                m: my_type!(X),
+            }
+        });
+        assert!(
+            out.contains(
+                "unsafe impl < T : 'static , U : 'static , V : 'static , X : :: gc_core :: Trace >"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn unsized_last_field_is_asked_through_the_probe() {
+        let out = trace(parse_quote! {
+            struct S<T: ?Sized> { a: u8, rest: T }
+        });
+        assert!(
+            out.contains("unsafe impl < T : ? Sized + :: gc_core :: Trace >"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "(&& :: gc_core :: __private :: TrackingProbe :: < T > :: NEW) . \
+                 __needs_tracking ()"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("< u8 as :: gc_core :: Trace > :: needs_tracking ()"),
+            "{out}"
+        );
+        // A tuple struct of one unsized field.
+        let out = trace(parse_quote!(
+            struct AnyFoo(dyn Foo);
+        ));
+        assert!(
+            out.contains("TrackingProbe :: < dyn Foo > :: NEW) . __needs_tracking_shallow ()"),
+            "{out}"
+        );
+        // A skipped last field, or one whose type also occurs earlier (so is
+        // sized), is asked directly; enums never use the probe.
+        for input in [
+            parse_quote!(
+                struct S {
+                    a: A,
+                    #[gc(skip)]
+                    b: B,
+                }
+            ),
+            parse_quote!(
+                struct S {
+                    a: A,
+                    b: A,
+                }
+            ),
+            parse_quote!(
+                enum E {
+                    X(A),
+                    Y { b: B },
+                }
+            ),
+        ] {
+            let out = trace(input);
+            assert!(!out.contains("TrackingProbe"), "{out}");
+        }
+    }
+
+    #[test]
     fn enums() {
         let out = trace(parse_quote! {
             enum E { A, B(Alpha, #[gc(skip)] Beta), C { x: Alpha, y: Gamma } }
@@ -485,7 +693,7 @@ mod tests {
         assert!(out.contains("E :: A { .. } => { }"), "{out}");
         assert!(out.contains("E :: B { 0 : __f0 , .. }"), "{out}");
         assert!(out.contains("E :: C { x : __f0 , y : __f1 , .. }"), "{out}");
-        assert!(!out.contains("Beta"), "{out}");
+        assert_skipped_only_for_resources(&out, "Beta");
         // Each type is asked once.
         assert_eq!(
             out.matches("< Alpha as :: gc_core :: Trace > :: needs_tracking ()")

@@ -14,7 +14,9 @@
 //! - An object has `HAS_WEAK` iff the table maps its address to a cell, and
 //!   that cell's `target` points back to it.
 //! - A cleared cell (`target == None`) is owned by its `Weak`s only and is
-//!   freed by the last of them.
+//!   freed by the last of them. The only other cell without a target is the
+//!   one `Gc::new_cyclic` hands its closure before the object exists; it is
+//!   attached to the object (or freed) when the closure returns.
 
 use core::cell::Cell;
 use core::ptr::NonNull;
@@ -61,6 +63,21 @@ impl Heap {
             .insert(h.addr().get(), cell);
         hdr.set(flags::HAS_WEAK);
         cell
+    }
+
+    /// Give the live object `h`, which has no cell, the target-less `cell`
+    /// that `Gc::new_cyclic`'s closure got (the cell's target is set).
+    ///
+    /// # Safety
+    /// `h` must be a live object without `HAS_WEAK`; `cell` a live cell
+    /// whose target is `h`.
+    pub(crate) unsafe fn attach_weak_cell(&self, h: NonNull<Header>, cell: NonNull<WeakCell>) {
+        self.tables
+            .weak_cells
+            .borrow_mut()
+            .insert(h.addr().get(), cell);
+        // SAFETY: live (caller).
+        unsafe { h.as_ref() }.set(flags::HAS_WEAK);
     }
 
     /// Number of `Weak`s to `h`.
