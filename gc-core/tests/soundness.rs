@@ -115,6 +115,46 @@ impl Write for Capture {
     }
 }
 
+/// A writer (debug sink or DOT writer) that runs `before` — the hostile
+/// user code under test — on every write, then captures the bytes.
+struct OnWrite<F: FnMut()> {
+    before: F,
+    out: Capture,
+}
+
+impl<F: FnMut()> OnWrite<F> {
+    fn new(before: F) -> (OnWrite<F>, Capture) {
+        let out = Capture::default();
+        (
+            OnWrite {
+                before,
+                out: out.clone(),
+            },
+            out,
+        )
+    }
+}
+
+impl<F: FnMut()> Write for OnWrite<F> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        (self.before)();
+        self.out.write(b)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `f`, run on the first call only.
+fn once(f: impl FnOnce()) -> impl FnMut() {
+    let mut f = Some(f);
+    move || {
+        if let Some(f) = f.take() {
+            f()
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 1. A panicking `Drop` during the finalizer phase
 // ---------------------------------------------------------------------------
@@ -279,36 +319,14 @@ fn big(drops: &Rc<Cell<usize>>, child: Option<Gc<Big>>) -> Gc<Big> {
     })
 }
 
-/// Runs `on_first_write` when first written to.
-struct Dropper {
-    on_first_write: Option<Box<dyn FnOnce()>>,
-    out: Vec<u8>,
-}
-
-impl Write for Dropper {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        if let Some(f) = self.on_first_write.take() {
-            f();
-        }
-        self.out.extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-fn dot_with(root: &GcAny, direction: DotDirection, on_first_write: Box<dyn FnOnce()>) -> String {
-    let mut w = Dropper {
-        on_first_write: Some(on_first_write),
-        out: Vec::new(),
-    };
+fn dot_with(root: &GcAny, direction: DotDirection, on_first_write: impl FnOnce()) -> String {
+    let (mut w, out) = OnWrite::new(once(on_first_write));
     let options = DotOptions {
         direction,
         ..DotOptions::default()
     };
     gc::write_dot(root, options, &mut w).unwrap();
-    String::from_utf8(w.out).unwrap()
+    out.text()
 }
 
 #[test]
@@ -321,7 +339,7 @@ fn a_dot_writer_that_frees_a_referent_of_the_root() {
     let text = dot_with(
         &Gc::into_any(root.clone()),
         DotDirection::Referents,
-        Box::new(move || drop(r.child.borrow_mut().take())),
+        move || drop(r.child.borrow_mut().take()),
     );
     assert_eq!(text.matches("soundness::Big").count(), 2, "{text}");
     assert!(text.contains("n0 -> n1"), "{text}");
@@ -341,7 +359,7 @@ fn a_dot_writer_that_frees_a_referrer_of_the_root() {
     let text = dot_with(
         &Gc::into_any(root.clone()),
         DotDirection::Referrers,
-        Box::new(move || drop(referrer)),
+        move || drop(referrer),
     );
     assert_eq!(text.matches("soundness::Big").count(), 2, "{text}");
     assert!(text.contains("n1 -> n0"), "{text}");
@@ -394,20 +412,6 @@ thread_local! {
     static MEMBERS_KEPT: RefCell<Vec<Gc<Member>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Drops every kept member handle when written to.
-struct MemberSink(Capture);
-
-impl Write for MemberSink {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        let kept = MEMBERS_KEPT.with(|k| std::mem::take(&mut *k.borrow_mut()));
-        drop(kept);
-        self.0.write(b)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn a_sink_that_frees_orphans_while_uncollectable_ones_are_reported() {
     gc::collect();
@@ -425,8 +429,10 @@ fn a_sink_that_frees_orphans_while_uncollectable_ones_are_reported() {
         *ring[i].next.borrow_mut() = Some(KeepOnDrop(Some(ring[(i + 1) % 5].clone())));
     }
     drop(ring);
-    let out = Capture::default();
-    gc::set_debug_output(Some(Box::new(MemberSink(out.clone()))));
+    // The sink drops every kept member handle when written to.
+    let (sink, out) =
+        OnWrite::new(|| drop(MEMBERS_KEPT.with(|k| std::mem::take(&mut *k.borrow_mut()))));
+    gc::set_debug_output(Some(Box::new(sink)));
     gc::set_debug(DebugFlags::UNCOLLECTABLE);
     assert_eq!(gc::collect(), 5);
     gc::set_debug(DebugFlags::empty());
@@ -745,33 +751,14 @@ fn handles_held_by_callbacks_sink_garbage_and_frozen_objects_are_freed_at_thread
 // 9. `set_debug_output` from inside the sink
 // ---------------------------------------------------------------------------
 
-/// On its first write, installs `next` as the sink.
-struct Switching {
-    next: Option<Capture>,
-    mine: Capture,
-}
-
-impl Write for Switching {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        if let Some(next) = self.next.take() {
-            gc::set_debug_output(Some(Box::new(next)));
-        }
-        self.mine.write(b)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn set_debug_output_from_inside_the_sink() {
     gc::collect();
-    let first = Capture::default();
     let second = Capture::default();
-    gc::set_debug_output(Some(Box::new(Switching {
-        next: Some(second.clone()),
-        mine: first.clone(),
-    })));
+    let next = second.clone();
+    // On its first write, the sink installs `second` in its place.
+    let (sink, first) = OnWrite::new(once(move || gc::set_debug_output(Some(Box::new(next)))));
+    gc::set_debug_output(Some(Box::new(sink)));
     gc::set_debug(DebugFlags::STATS);
     gc::collect();
     gc::collect();
@@ -947,27 +934,19 @@ fn hostile_drops_during_teardown() {
     settle(&drops, 2 + 3 + 3 * 3);
 }
 
-/// A sink that does everything on every write.
-struct HostileSink(Rc<Cell<usize>>, Rc<Cell<usize>>);
-
-impl Write for HostileSink {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.1.set(self.1.get() + 1);
-        mayhem(&self.0, self.1.get() % 2 == 0);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn hostile_debug_sink() {
     gc::collect();
     let drops = Rc::new(Cell::new(0));
     set_victim(&drops);
     let writes = Rc::new(Cell::new(0));
-    gc::set_debug_output(Some(Box::new(HostileSink(drops.clone(), writes.clone()))));
+    // Does everything on every write, and panics on every other one.
+    let (w, d) = (writes.clone(), drops.clone());
+    let (sink, _) = OnWrite::new(move || {
+        w.set(w.get() + 1);
+        mayhem(&d, w.get() % 2 == 0);
+    });
+    gc::set_debug_output(Some(Box::new(sink)));
     gc::set_debug(DebugFlags::STATS | DebugFlags::COLLECTABLE | DebugFlags::UNCOLLECTABLE);
     make_cycles(2, &drops);
     let found = catch_unwind(gc::collect).expect("contained");
@@ -979,19 +958,6 @@ fn hostile_debug_sink() {
     settle(&drops, 6 + 3 * writes.get());
 }
 
-/// A DOT writer that does everything, then fails.
-struct HostileWriter(Rc<Cell<usize>>);
-
-impl Write for HostileWriter {
-    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-        mayhem(&self.0, true);
-        unreachable!()
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn hostile_dot_writer() {
     gc::collect();
@@ -999,7 +965,9 @@ fn hostile_dot_writer() {
     set_victim(&drops);
     let root = VICTIM.with(|v| Gc::into_any(v.borrow().clone().unwrap()));
     for direction in [DotDirection::Referrers, DotDirection::Referents] {
-        let mut w = HostileWriter(drops.clone());
+        // Does everything, then panics.
+        let d = drops.clone();
+        let (mut w, _) = OnWrite::new(move || mayhem(&d, true));
         let r = catch_unwind(AssertUnwindSafe(|| {
             gc::write_dot(
                 &root,
