@@ -18,7 +18,7 @@ use core::ptr::{self, NonNull};
 use crate::header::{flags, links_of, Header, Links};
 use crate::prefetch::prefetch;
 
-/// Receives the edges a [`Trace`] impl reports. Only the collector creates
+/// Receives the edges a [`Trace`](crate::Trace) impl reports. Only the collector creates
 /// one; impls pass it on to their fields' `trace`.
 ///
 /// ```
