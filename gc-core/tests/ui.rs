@@ -6,7 +6,7 @@
 //! (or a deliberate change to an error message) regenerate them with
 //!
 //! ```text
-//! TRYBUILD=overwrite cargo test --test ui
+//! TRYBUILD=overwrite cargo test -p gc-core --test ui
 //! ```
 //!
 //! and read every changed `.stderr` file to check that each program still
@@ -14,7 +14,8 @@
 //! of a missing import).
 
 #[test]
-fn ui() {
+#[cfg_attr(miri, ignore = "runs the compiler")]
+fn compile_fail_cases() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
 }

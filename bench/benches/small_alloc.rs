@@ -3,7 +3,7 @@
 //! 1,000,000 `u64`s one at a time, and build then drop a `Vec` of them.
 //!
 //! ```sh
-//! cargo bench --bench small_alloc
+//! cargo bench -p gc-bench --bench small_alloc
 //! ```
 
 use std::hint::black_box;

@@ -2,9 +2,9 @@
 //! gcmodule, bacon_rajan_cc, gc) on the workloads of issue 8.
 //!
 //! ```sh
-//! cargo bench --bench gc_bench                         # everything, full sizes
-//! GC_BENCH_SCALE=0.01 cargo bench --bench gc_bench     # quick smoke run
-//! cargo bench --bench gc_bench -- cycles2/             # one group
+//! cargo bench -p gc-bench --bench gc_bench                      # everything, full sizes
+//! GC_BENCH_SCALE=0.01 cargo bench -p gc-bench --bench gc_bench  # quick smoke run
+//! cargo bench -p gc-bench --bench gc_bench -- cycles2/          # one group
 //! ```
 //!
 //! Workloads that can crash a peer (a recursive drop or collector that
@@ -14,7 +14,7 @@
 //! always measured in child processes; `mem_per_object` uses a custom
 //! criterion measurement whose unit is bytes per live node (peak RSS).
 //!
-//! The same binary is the worker of `cargo run --release -p gc-tests --bin
+//! The same binary is the worker of `cargo run --release -p gc-bench --bin
 //! bench-report`, which writes BENCHMARKS.md from simple median timings.
 
 mod common;
@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
-use gc_tests::bench_support::{
+use gc_bench::bench_support::{
     self as bs, ChildMode, ChildOutcome, Sizes, Workload, CHILD_ENV, IMPLS, IMPL_ENV, MAX_REPS,
     MEM_KIND_ENV, MIN_TIME_ENV, REPS_ENV, SIZE_ENV, WARMUP_ENV, WORKLOAD_ENV,
 };
@@ -353,11 +353,11 @@ fn bench_mem(c: &mut Criterion<BytesPerNode>, sizes: &Sizes, filter: &Filter) {
     g.finish();
 }
 
-/// The child side of the protocol (see `gc_tests::bench_support`).
+/// The child side of the protocol (see `gc_bench::bench_support`).
 mod child {
     use super::*;
     use gc_core::{Finalize, Gc, Trace};
-    use gc_tests::bench_support::{emit, proc_minor_faults, proc_status_kib};
+    use gc_bench::bench_support::{emit, proc_minor_faults, proc_status_kib};
 
     fn env(name: &str) -> Option<String> {
         std::env::var(name).ok()

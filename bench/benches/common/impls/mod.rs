@@ -61,7 +61,7 @@ macro_rules! workloads {
         use std::hint::black_box;
         use std::time::{Duration, Instant};
 
-        use gc_tests::bench_support::{XorShift64, GRAPH_SEED};
+        use gc_bench::bench_support::{XorShift64, GRAPH_SEED};
 
         const HAND_BREAK: bool = $hand_break;
 

@@ -3,7 +3,7 @@
 //! already loads — and a hash insert/remove per object when on.
 //!
 //! ```sh
-//! cargo bench --bench alloc_sites
+//! cargo bench -p gc-bench --bench alloc_sites
 //! ```
 
 use std::cell::RefCell;
