@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Memory-safety checks beyond Miri:
-#   1. AddressSanitizer (with LeakSanitizer) on gc-core's tests (nightly
-#      toolchain);
+#   1. AddressSanitizer (with LeakSanitizer) on gc-core's tests and the
+#      renamed-dependency test package (nightly toolchain);
 #   2. valgrind memcheck on the examples.
 #
 # Usage: scripts/sanitizers.sh [asan|asan-core|valgrind|all]   (default: all)
-#   asan and asan-core: gc-core's tests (the root package has no tests of
-#   its own any more).
+#   asan-core: gc-core's tests only (what CI runs); asan: those plus
+#   tests/renamed-dependency.
 #
 # Three thread-exit tests leak on purpose (objects still referenced when a
 # thread's heap shuts down are leaked, never freed); LeakSanitizer would
@@ -30,6 +30,9 @@ if [[ "$what" == asan || "$what" == asan-core || "$what" == all ]]; then
   export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1"
   # --target keeps the sanitizer away from proc macros (built for the host).
   cargo +nightly test --target "$target" -p gc-core --tests -- "${skipped[@]}"
+  if [[ "$what" != asan-core ]]; then
+    cargo +nightly test --target "$target" -p gc-renamed-dependency --tests
+  fi
 fi
 
 if [[ "$what" == valgrind || "$what" == all ]]; then

@@ -56,7 +56,9 @@
 //!   shows it. Strings repeated a lot can be shared with [`intern`].
 //!
 //! The invariants the implementation relies on, and what a hand-written
-//! `unsafe impl Trace` must uphold, are in `SAFETY.md` at the repository root.
+//! `unsafe impl Trace` must uphold, are in `SAFETY.md`, which ships in this
+//! crate's package (next to its `Cargo.toml`; in the repository it is the
+//! file at the root).
 //!
 //! Module map: `pointer` (`Gc`), `weak` (`Weak`), `any` (`GcAny`), `trace`
 //! (`Trace`, `Finalize`, `Tracer`), `header` (object layout), `heap` (the

@@ -1,7 +1,8 @@
-// Pins: `#[gc(...)]` on the type itself is an error.
+// Pins: `#[gc(skip)]` on the type itself is an error that says where it goes.
 //
 // `#[gc(skip)]` applies to fields only; on the struct it would be a silent
-// no-op the author might believe skips the whole type.
+// no-op the author might believe skips the whole type. (The type's only
+// option is `#[gc(crate = path)]`.)
 
 use gc_core::{Finalize, Trace};
 
