@@ -45,6 +45,10 @@
 //!   read.
 //! - **Deep structures are fine**: dropping a 10-million-long chain does not
 //!   overflow the stack, and the collector never recurses through user data.
+//! - **What the collector cannot see**: a `File` or a closure in a
+//!   `#[gc(skip)]` field, a trait object, an `Rc` — see [Drop, closures,
+//!   trait objects and foreign types](#drop-closures-trait-objects-and-foreign-types)
+//!   below for what to do, and how to find a leak through one.
 //!
 //! - **Finding leaks**: [`gc::set_debug`] flags (`STATS`, `COLLECTABLE`,
 //!   `UNCOLLECTABLE`, `SAVEALL`), [`gc::objects`], [`gc::referrers`],
@@ -66,6 +70,7 @@
 //! (the cycle collector), `gc` (the control module), `intern`, `debug`
 //! (leak-hunting tools).
 
+#![doc = include_str!("docs/drop_closures_foreign.md")]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
