@@ -39,7 +39,7 @@ if [[ "$what" == valgrind || "$what" == all ]]; then
   echo "== valgrind memcheck on the examples"
   unset RUSTFLAGS RUSTDOCFLAGS
   cargo build --release --examples
-  for ex in cycles leak_hunt; do
+  for ex in cycles leak_hunt dom; do
     echo "-- $ex"
     valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
       --quiet "target/release/examples/$ex" >/dev/null
