@@ -107,7 +107,6 @@ impl Element {
         self.parent.borrow().clone()
     }
 
-
     /// `parent.removeChild(child)`: the child and its subtree leave the page.
     fn remove_child(&self, child: &Gc<Element>) {
         self.children.borrow_mut().retain(|c| !Gc::ptr_eq(c, child));
@@ -118,10 +117,14 @@ impl Element {
         self.listeners.borrow_mut().push((event, Box::new(l)));
     }
 
-
     /// Elements in this subtree (itself included).
     fn count(&self) -> usize {
-        1 + self.children.borrow().iter().map(|c| c.count()).sum::<usize>()
+        1 + self
+            .children
+            .borrow()
+            .iter()
+            .map(|c| c.count())
+            .sum::<usize>()
     }
 
     /// Characters of visible text in this subtree.
@@ -169,7 +172,10 @@ fn article(doc: &Document, n: usize) -> Gc<Element> {
     let a = doc.create("article", Some(format!("article-{n}")), "");
     append_child(&a, doc.create("h2", None, &format!("Article {n}")));
     for p in 0..PARAGRAPHS {
-        append_child(&a, doc.create("p", None, &format!("Paragraph {p} of article {n}.")));
+        append_child(
+            &a,
+            doc.create("p", None, &format!("Paragraph {p} of article {n}.")),
+        );
     }
     let button = doc.create("button", Some(format!("collapse-{n}")), "collapse");
     button.add_listener("click", Collapse { article: a.clone() });
@@ -177,7 +183,10 @@ fn article(doc: &Document, n: usize) -> Gc<Element> {
     let thread = doc.create("section", None, "");
     for c in 0..COMMENTS {
         let comment = doc.create("div", Some(format!("comment-{n}-{c}")), "");
-        append_child(&comment, doc.create("p", None, &format!("Comment {c} on article {n}.")));
+        append_child(
+            &comment,
+            doc.create("p", None, &format!("Comment {c} on article {n}.")),
+        );
         append_child(&thread, comment);
     }
     append_child(&a, thread);
@@ -240,7 +249,9 @@ fn main() {
     // Remove every other article, as a script filtering the page would.
     let watch = Gc::downgrade(&doc.get_element_by_id("comment-1-3").expect("attached"));
     for n in (1..ARTICLES).step_by(2) {
-        let a = doc.get_element_by_id(&format!("article-{n}")).expect("attached");
+        let a = doc
+            .get_element_by_id(&format!("article-{n}"))
+            .expect("attached");
         main.remove_child(&a);
     }
     report("odd articles removed", &doc);

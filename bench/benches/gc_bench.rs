@@ -356,8 +356,8 @@ fn bench_mem(c: &mut Criterion<BytesPerNode>, sizes: &Sizes, filter: &Filter) {
 /// The child side of the protocol (see `gc_bench::bench_support`).
 mod child {
     use super::*;
-    use gc_core::{Finalize, Gc, Trace};
     use gc_bench::bench_support::{emit, proc_minor_faults, proc_status_kib};
+    use gc_core::{Finalize, Gc, Trace};
 
     fn env(name: &str) -> Option<String> {
         std::env::var(name).ok()

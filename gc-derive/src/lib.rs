@@ -310,7 +310,10 @@ fn type_options(attrs: &[Attribute], errors: &mut Vec<Error>) -> Option<Path> {
                 }
                 let path: Path = value.parse()?;
                 if krate.is_some() {
-                    errors.push(Error::new_spanned(&meta.path, "duplicate `gc` option `crate`"));
+                    errors.push(Error::new_spanned(
+                        &meta.path,
+                        "duplicate `gc` option `crate`",
+                    ));
                 } else {
                     krate = Some(path);
                 }
@@ -630,7 +633,10 @@ mod tests {
             out.contains("unsafe impl < T : my_framework :: gc :: Trace > my_framework :: gc :: Trace for S < T >"),
             "{out}"
         );
-        assert!(out.contains("< Alpha as my_framework :: gc :: Trace > :: trace"), "{out}");
+        assert!(
+            out.contains("< Alpha as my_framework :: gc :: Trace > :: trace"),
+            "{out}"
+        );
         assert!(out.contains("< Alpha as my_framework :: gc :: Trace > :: needs_tracking ()"));
         assert!(out.contains("& mut my_framework :: gc :: Tracer"), "{out}");
         assert!(out.contains(
@@ -655,7 +661,10 @@ mod tests {
         })
         .unwrap()
         .to_string();
-        assert!(out.contains("impl self :: reexport :: Finalize for S"), "{out}");
+        assert!(
+            out.contains("impl self :: reexport :: Finalize for S"),
+            "{out}"
+        );
     }
 
     #[test]
