@@ -37,7 +37,8 @@ use syn::{
 
 /// Derives `gc_core::Trace`, tracing every field not marked `#[gc(skip)]`.
 ///
-/// For `struct S<T> { a: A, #[gc(skip)] b: B }` this generates (roughly):
+/// For `struct S<T> { a: A, #[gc(skip)] b: B }` this generates (roughly;
+/// `::gc_core` stands for the path of gc-core, see below):
 ///
 /// ```text
 /// const _: () = {
