@@ -1,12 +1,15 @@
 //! A first tour of gc-core: build structures with reference cycles, drop the
 //! handles, and watch the cycle collector find and free them.
 //!
-//! Run it with `cargo run --release --example cycles`.
+//! Run it with `cargo run --release --example cycles`. Each section prints
+//! what happened in that section only; the collector's own statistics
+//! (`gc::stats()`) are cumulative since the thread started, so section 3
+//! prints them as differences from a snapshot taken at its start.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use gc_core::gc::{self, Phase};
+use gc_core::gc::{self, GenerationStats, Phase};
 use gc_core::{Finalize, Gc, Trace, Weak};
 
 /// A person in a social graph: friendships point both ways, so every
@@ -52,11 +55,20 @@ fn build_tree(parent: &Gc<TreeNode>, depth: u32, fanout: usize) {
     }
 }
 
-fn print_stats(title: &str) {
-    println!("{title}");
-    println!("  count() = {:?}", gc::count());
-    for (g, s) in gc::stats().iter().enumerate() {
-        println!("  generation {g}: {s}");
+/// What `gc::stats()` gained since `before` (it is cumulative since the
+/// thread started).
+fn print_stats_since(before: &[GenerationStats; 3]) {
+    println!(
+        "gc::stats() for this section (per generation: collections of it; objects \
+         found unreachable, and those that could not be freed):"
+    );
+    for (g, (now, then)) in gc::stats().iter().zip(before).enumerate() {
+        println!(
+            "  generation {g}: {} collections, {} collected, {} uncollectable",
+            now.collections - then.collections,
+            now.collected - then.collected,
+            now.uncollectable - then.uncollectable
+        );
     }
 }
 
@@ -105,7 +117,7 @@ fn main() {
     });
     build_tree(&root, 6, 4); // 4 + 16 + ... + 4096 = 5460 children
     let nodes = gc::objects(None).len();
-    println!("built a tree: {nodes} tracked objects live");
+    println!("built a tree: {nodes} tracked objects live (gc::objects(None).len())");
     drop(root);
     println!(
         "root handle dropped: {} tracked objects still live",
@@ -114,6 +126,7 @@ fn main() {
     println!("gc::collect() found {} unreachable objects", gc::collect());
 
     println!("\n== 3. Automatic collection while allocating ==");
+    let stats_before = gc::stats();
     let collections = Rc::new(Cell::new(0));
     let freed = Rc::new(Cell::new(0));
     let (c, f) = (collections.clone(), freed.clone());
@@ -139,14 +152,28 @@ fn main() {
     }
     gc::remove_callback(id);
     println!(
-        "100000 abandoned cycles: {} automatic collections freed {} objects",
+        "100000 abandoned two-node cycles (200000 objects): {} automatic collections \
+         (counted by a callback) freed {} of them",
         collections.get(),
         freed.get()
     );
-    println!("threshold() = {:?}", gc::threshold());
-    print_stats("statistics:");
+    let (t0, t1, t2) = gc::threshold();
     println!(
-        "leftover cycles freed by a final collect(): {}",
+        "threshold() = {:?}: collect generation 0 when its count passes {t0}, generation 1 \
+         after {t1} generation-0 collections, generation 2 after {t2} generation-1 ones",
+        (t0, t1, t2)
+    );
+    let (c0, c1, c2) = gc::count();
+    println!(
+        "count() = {:?}: {c0} tracked objects allocated (minus freed) since the last \
+         generation-0 collection, {c1} generation-0 collections since the last generation-1 \
+         one, {c2} generation-1 collection(s) since the last full one",
+        (c0, c1, c2)
+    );
+    print_stats_since(&stats_before);
+    println!(
+        "leftover cycles (made since the last automatic collection, or still in use when one \
+         ran and moved to an older generation) freed by a final collect(): {}",
         gc::collect()
     );
 }

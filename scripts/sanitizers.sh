@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
 # Memory-safety checks beyond Miri:
-#   1. AddressSanitizer (with LeakSanitizer) on gc-core's tests and the root
-#      package's integration tests (nightly toolchain);
+#   1. AddressSanitizer (with LeakSanitizer) on gc-core's tests and the
+#      renamed-dependency test package (nightly toolchain);
 #   2. valgrind memcheck on the examples.
 #
 # Usage: scripts/sanitizers.sh [asan|asan-core|valgrind|all]   (default: all)
-#   asan-core: gc-core's tests only (what CI runs); asan: those plus the root
-#   package's integration tests.
+#   asan-core: gc-core's tests only (what CI runs); asan: those plus
+#   tests/renamed-dependency.
 #
 # Three thread-exit tests leak on purpose (objects still referenced when a
 # thread's heap shuts down are leaked, never freed); LeakSanitizer would
-# report them, so they are skipped here (Miri skips them too).
+# report them, so they are skipped here (Miri skips them too), as are the
+# compile-fail cases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
 target=x86_64-unknown-linux-gnu
-leaky=(
+skipped=(
   --skip kept_objects_keeper_registered_before_heap
   --skip gc_new_in_tls_destructor_after_heap_shutdown
   --skip shutdown_finalizer_resurrecting_into_live_tls
+  --skip compile_fail_cases
 )
 
 if [[ "$what" == asan || "$what" == asan-core || "$what" == all ]]; then
@@ -27,9 +29,9 @@ if [[ "$what" == asan || "$what" == asan-core || "$what" == all ]]; then
   export RUSTDOCFLAGS="-Zsanitizer=address"
   export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1"
   # --target keeps the sanitizer away from proc macros (built for the host).
-  cargo +nightly test --target "$target" -p gc-core --tests -- "${leaky[@]}"
+  cargo +nightly test --target "$target" -p gc-core --tests -- "${skipped[@]}"
   if [[ "$what" != asan-core ]]; then
-    cargo +nightly test --target "$target" -p gc-tests --tests -- --skip ui
+    cargo +nightly test --target "$target" -p gc-renamed-dependency --tests
   fi
 fi
 
@@ -37,7 +39,7 @@ if [[ "$what" == valgrind || "$what" == all ]]; then
   echo "== valgrind memcheck on the examples"
   unset RUSTFLAGS RUSTDOCFLAGS
   cargo build --release --examples
-  for ex in cycles leak_hunt; do
+  for ex in cycles leak_hunt dom; do
     echo "-- $ex"
     valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
       --quiet "target/release/examples/$ex" >/dev/null

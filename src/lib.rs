@@ -1,5 +1,5 @@
-//! Shared helpers for the integration tests, examples and benchmarks of
-//! `gc-core` (this package is not published).
+//! Shared helpers for the integration tests and examples of `gc-core`
+//! (this package is not published; the benchmarks live in `bench/`).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -24,5 +24,3 @@ impl Counter {
         self.0.get()
     }
 }
-
-pub mod bench_support;

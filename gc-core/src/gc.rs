@@ -254,8 +254,7 @@ pub fn is_finalized<T: ?Sized>(g: &Gc<T>) -> bool {
 /// ```
 pub fn add_callback(f: impl FnMut(Phase, &CallbackInfo) + 'static) -> CallbackId {
     let heap = collector::thread_heap().expect("gc: add_callback called during thread shutdown");
-    let id = heap.hooks.callbacks.borrow_mut().add(Box::new(f));
-    id
+    heap.hooks.callbacks.borrow_mut().add(Box::new(f))
 }
 
 /// Unregister a callback. Returns `false` if `id` is not registered (for

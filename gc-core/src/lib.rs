@@ -54,6 +54,10 @@
 //!   finalizes and drops as the concrete value.
 //! - **Cargo features** (all off by default): `hashbrown`, `indexmap` and
 //!   `smallvec` implement `Trace` for those crates' containers.
+//! - **What the collector cannot see**: a `File` or a closure in a
+//!   `#[gc(skip)]` field, a trait object, an `Rc` — see [Drop, closures,
+//!   trait objects and foreign types](#drop-closures-trait-objects-and-foreign-types)
+//!   below for what to do, and how to find a leak through one.
 //!
 //! - **Finding leaks**: [`gc::set_debug`] flags (`STATS`, `COLLECTABLE`,
 //!   `UNCOLLECTABLE`, `SAVEALL`), [`gc::objects`], [`gc::referrers`],
@@ -65,13 +69,16 @@
 //!   shows it. Strings repeated a lot can be shared with [`intern`].
 //!
 //! The invariants the implementation relies on, and what a hand-written
-//! `unsafe impl Trace` must uphold, are in `SAFETY.md` at the repository root.
+//! `unsafe impl Trace` must uphold, are in `SAFETY.md`, which ships in this
+//! crate's package (next to its `Cargo.toml`; in the repository it is the
+//! file at the root).
 //!
 //! How the implementation is layered, and the path of an object from
 //! `Gc::new` through the heap, the generations and the collector's phases
 //! to its teardown, is described in `ARCHITECTURE.md` at the repository
 //! root.
 
+#![doc = include_str!("docs/drop_closures_foreign.md")]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 

@@ -623,3 +623,19 @@ impl From<String> for Gc<str> {
         Gc::from(s.as_str())
     }
 }
+
+/// As for `Rc`: a `Gc<T>` gives shared access to `T` only, so it is unwind
+/// safe when `T` is [`RefUnwindSafe`](std::panic::RefUnwindSafe) (which a
+/// `RefCell` inside is not). The counts and flags in the header are the
+/// collector's bookkeeping, as `Rc`'s counts are its own, not state a caller
+/// could see half-updated after a panic.
+///
+/// ```
+/// use gc_core::Gc;
+/// let n = Gc::new(5);
+/// let r = std::panic::catch_unwind(|| *n + 1);
+/// assert_eq!(r.ok(), Some(6));
+/// ```
+impl<T: ?Sized + std::panic::RefUnwindSafe> std::panic::UnwindSafe for Gc<T> {}
+/// As for `Rc`: see the [`UnwindSafe`](std::panic::UnwindSafe) impl.
+impl<T: ?Sized + std::panic::RefUnwindSafe> std::panic::RefUnwindSafe for Gc<T> {}

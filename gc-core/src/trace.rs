@@ -52,6 +52,15 @@ use crate::tracer::Tracer;
 ///
 /// A panic escaping `trace` during a collection aborts the process: the
 /// collector cannot restore its bookkeeping half way through.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Trace`, so the collector cannot see the `Gc`s it may hold",
+    label = "not `Trace`",
+    note = "for your own types, add `#[derive(Trace, Finalize)]`; mark a field that holds no `Gc` \
+            (a `File`, a closure, a foreign type) `#[gc(skip)]` to leave it out of tracing",
+    note = "for `dyn YourTrait`, make `Trace` a supertrait: `trait YourTrait: Trace {{ .. }}`",
+    note = "a `Cell` is `Trace` only for a `Copy` type, and `Gc` is not `Copy`: \
+            use `RefCell` (`RefCell<Option<Gc<T>>>` for a link that can be empty)"
+)]
 pub unsafe trait Trace: Finalize + 'static {
     /// Visit every `Gc` this value owns by calling `trace` on each field.
     ///
@@ -169,6 +178,12 @@ pub unsafe trait Trace: Finalize + 'static {
 /// drop(Gc::new(File { fd: 3 }));
 /// assert_eq!(FINALIZED.with(Cell::get), 1);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Finalize`, which every `Trace` type needs",
+    label = "no `Finalize` impl",
+    note = "add `#[derive(Finalize)]` (no finalizer), or write `impl Finalize for {Self}` \
+            with a `fn finalize(&self)` to run code once before the value is dropped"
+)]
 pub trait Finalize {
     /// Called once before the value is dropped.
     fn finalize(&self) {}
@@ -286,14 +301,41 @@ inline_container! {
     [T, E] Result<T, E> => |s, t| match s { Ok(v) => v.trace(t), Err(e) => e.trace(t) }, [T, E];
     [T] core::cmp::Reverse<T> => |s, t| s.0.trace(t), [T];
     [T] core::num::Wrapping<T> => |s, t| s.0.trace(t), [T];
-    /// A `Copy` type cannot own a `Gc` (`Gc` is not `Copy`); the copy is
-    /// traced anyway in case a manual impl says otherwise.
-    [T: Copy] Cell<T> => |s, t| s.get().trace(t), [T];
     /// A `RefCell` that is mutably borrowed while the collector traces it is
     /// skipped: its contents count as externally referenced and survive this
     /// collection (under-reporting is safe; the next collection sees them).
     [T] RefCell<T> => |s, t| if let Ok(v) = s.try_borrow() { v.trace(t) }, [T];
     [T] std::cell::OnceCell<T> => |s, t| if let Some(v) = s.get() { v.trace(t) }, [T];
+}
+
+// `Cell` by hand rather than through `inline_container!`: `Finalize` needs no
+// `Copy` bound, and `do_not_recommend` makes a `Cell<Option<Gc<T>>>` field
+// report one "`Cell<..>` does not implement `Trace`" error with the notes of
+// `Trace` (which say to use `RefCell`), instead of "`Gc<T>: Copy` is not
+// satisfied" once per derived method, pointing into this file.
+impl<T> Finalize for Cell<T> {
+    #[inline]
+    fn has_finalizer() -> bool {
+        false
+    }
+}
+/// A `Copy` type cannot own a `Gc` (`Gc` is not `Copy`); the copy is traced
+/// anyway in case a manual impl says otherwise.
+#[diagnostic::do_not_recommend]
+// SAFETY: traces a copy of the one value, which owns what the cell owns.
+unsafe impl<T: Trace + Copy> Trace for Cell<T> {
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        self.get().trace(tracer)
+    }
+    #[inline]
+    fn needs_tracking() -> bool {
+        T::needs_tracking()
+    }
+    #[inline]
+    fn needs_tracking_shallow() -> bool {
+        T::needs_tracking_shallow()
+    }
 }
 
 impl<T, const N: usize> Finalize for [T; N] {

@@ -483,3 +483,19 @@ crate::trace::untraced_pointer!(
     /// Weak edges are never traced: a `Weak` does not keep its target alive.
     Weak
 );
+
+/// As for [`Gc`]: a `Weak<T>` hands out shared access to `T` only, so it is
+/// unwind safe when `T` is [`RefUnwindSafe`](std::panic::RefUnwindSafe).
+/// (std's `rc::Weak` happens not to be, an accident of its `Cell` counts;
+/// `sync::Weak` is.)
+///
+/// ```
+/// use gc_core::Gc;
+/// let n = Gc::new(5);
+/// let w = Gc::downgrade(&n);
+/// let r = std::panic::catch_unwind(|| w.upgrade().map(|g| *g));
+/// assert_eq!(r.ok(), Some(Some(5)));
+/// ```
+impl<T: ?Sized + std::panic::RefUnwindSafe> std::panic::UnwindSafe for Weak<T> {}
+/// As for [`Gc`]: see the [`UnwindSafe`](std::panic::UnwindSafe) impl.
+impl<T: ?Sized + std::panic::RefUnwindSafe> std::panic::RefUnwindSafe for Weak<T> {}

@@ -1126,8 +1126,7 @@ impl Finalize for Lazarus {
         self.tally.bump_finalized();
         let me = self.me.borrow().clone().or_else(|| {
             let cargo = self.cargo.borrow().clone()?;
-            let laz = cargo.laz.borrow().clone();
-            laz
+            cargo.laz.borrow().clone()
         });
         LAZARUS.with(|l| l.borrow_mut().push(me.expect("a handle to self")));
     }

@@ -160,3 +160,31 @@ fn a_panic_in_trace_during_a_collection_aborts() {
         "{stderr}"
     );
 }
+
+/// `Gc` and `Weak` are `UnwindSafe` when their target is `RefUnwindSafe`, as
+/// `Rc` is: `catch_unwind` over a closure that uses them needs no
+/// `AssertUnwindSafe` (this failed to compile before, naming an internal
+/// `UnsafeCell` of the header). After the caught panic the objects are intact
+/// and counting still frees them.
+#[test]
+fn catch_unwind_over_gc_and_weak_without_assert_unwind_safe() {
+    let n = Gc::new(41_i32);
+    let w = Gc::downgrade(&n);
+    let ok = std::panic::catch_unwind(|| *n + 1);
+    assert_eq!(ok.ok(), Some(42));
+
+    let caught = std::panic::catch_unwind(|| {
+        let g = w.upgrade().expect("alive");
+        assert_eq!(Gc::strong_count(&g), 2);
+        panic!("inside catch_unwind");
+    });
+    assert!(caught.is_err());
+    // The upgraded handle was dropped during unwinding.
+    assert_eq!(Gc::strong_count(&n), 1);
+    drop(n);
+    assert!(w.upgrade().is_none());
+
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>(_: &T) {}
+    unwind_safe(&Gc::new(String::from("s")));
+    unwind_safe(&gc_core::Weak::<Vec<u8>>::new());
+}

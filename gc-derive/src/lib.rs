@@ -1,7 +1,9 @@
 //! `#[derive(Trace)]` and `#[derive(Finalize)]` for `gc_core`.
 //!
-//! Use the derives through `gc_core`, which re-exports them; the generated
-//! code names everything through absolute `::gc_core::…` paths.
+//! Use the derives through `gc_core`, which re-exports them. The generated
+//! code names gc-core by the name the deriving crate's `Cargo.toml` gives it
+//! (found with `proc-macro-crate`, so `mygc = { package = "gc-core", .. }`
+//! works), or by the path given with `#[gc(crate = path)]` on the type.
 //!
 //! ```ignore
 //! use gc_core::{Finalize, Gc, Trace};
@@ -16,13 +18,15 @@
 //! }
 //! ```
 //!
-//! The only helper attribute is `#[gc(skip)]` on a field. `#[derive(Trace)]`
-//! validates every `#[gc(...)]` attribute on the type, its variants and its
-//! fields; `#[derive(Finalize)]` ignores them, so a bad attribute is reported
-//! once even when both derives are used.
+//! Helper attributes: `#[gc(skip)]` on a field, `#[gc(crate = path)]` on the
+//! type. `#[derive(Trace)]` validates every `#[gc(...)]` attribute on the
+//! type, its variants and its fields; `#[derive(Finalize)]` only reads a
+//! well-formed `crate = path` and ignores the rest, so a bad attribute is
+//! reported once even when both derives are used.
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
+use proc_macro_crate::{crate_name, FoundCrate};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -33,7 +37,8 @@ use syn::{
 
 /// Derives `gc_core::Trace`, tracing every field not marked `#[gc(skip)]`.
 ///
-/// For `struct S<T> { a: A, #[gc(skip)] b: B }` this generates (roughly):
+/// For `struct S<T> { a: A, #[gc(skip)] b: B }` this generates (roughly;
+/// `::gc_core` stands for the path of gc-core, see below):
 ///
 /// ```text
 /// const _: () = {
@@ -68,8 +73,12 @@ use syn::{
 /// - Unions and `#[repr(packed)]` types are rejected: implement `Trace` by hand.
 ///
 /// A skipped field must not own a `Gc` (it would never be traced, so a cycle
-/// through it leaks). `#[gc(...)]` on the type or a variant, and any option
-/// other than `skip`, is an error.
+/// through it leaks). On the type, `#[gc(crate = path)]` names gc-core for
+/// the generated code (for a crate that reaches gc-core through a re-export,
+/// e.g. `#[gc(crate = my_framework::gc)]`); without it the name comes from
+/// the deriving crate's `Cargo.toml`, and `::gc_core` when it is not listed
+/// there. `#[gc(...)]` on a variant, `skip` on the type, `crate` on a field and
+/// any other option are errors.
 #[proc_macro_derive(Trace, attributes(gc))]
 pub fn derive_trace(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -119,7 +128,7 @@ struct Arm<'a> {
 fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
     let mut errors = Vec::new();
     let name = &input.ident;
-    reject_gc_attrs(&input.attrs, &mut errors);
+    let krate = crate_path(&input.attrs, &mut errors);
     check_not_packed(&input.attrs, &mut errors);
 
     let arms = match &input.data {
@@ -174,7 +183,7 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
             let members = arm.fields.iter().map(|f| &f.member);
             let calls = arm.fields.iter().zip(&bindings).map(|(f, binding)| {
                 let ty = f.ty;
-                quote_spanned!(ty.span()=> <#ty as ::gc_core::Trace>::trace(#binding, #tracer);)
+                quote_spanned!(ty.span()=> <#ty as #krate::Trace>::trace(#binding, #tracer);)
             });
             quote!(#path { #(#members: #bindings,)* .. } => { #(#calls)* })
         });
@@ -200,8 +209,8 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
         .map(|field| field.ty)
         .filter(|ty| seen.insert(ty.to_token_stream().to_string()))
         .collect();
-    let needs_tracking = or_over(&types, tail, quote!(needs_tracking));
-    let needs_tracking_shallow = or_over(&types, tail, quote!(needs_tracking_shallow));
+    let needs_tracking = or_over(&krate, &types, tail, quote!(needs_tracking));
+    let needs_tracking_shallow = or_over(&krate, &types, tail, quote!(needs_tracking_shallow));
     // A resource: a skipped field that needs dropping, or a traced field
     // whose type says it owns one.
     let mut seen_skipped = std::collections::HashSet::new();
@@ -210,11 +219,11 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
         .flat_map(|arm| &arm.skipped)
         .filter(|ty| seen_skipped.insert(ty.to_token_stream().to_string()))
         .map(|ty| quote_spanned!(ty.span()=> ::core::mem::needs_drop::<#ty>()));
-    let traced_resources = or_over(&types, tail, quote!(owns_resource));
+    let traced_resources = or_over(&krate, &types, tail, quote!(owns_resource));
     let owns_resource = quote!(#(#skipped_drops ||)* #traced_resources);
 
     let mut bounded = input.generics.clone();
-    add_trace_bounds(&mut bounded, &types);
+    add_trace_bounds(&krate, &mut bounded, &types);
     // `Trace: 'static`: a lifetime parameter can only be `'static` here, so a
     // type like `View<'a>` is `Trace` for `View<'static>` only.
     let lifetimes: Vec<syn::Lifetime> = bounded.lifetimes().map(|l| l.lifetime.clone()).collect();
@@ -232,9 +241,9 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
             // SAFETY: `trace` visits each traced field exactly once through
             // that field type's own `Trace` impl and does nothing else.
             #[automatically_derived]
-            unsafe impl #impl_generics ::gc_core::Trace for #name #ty_generics #where_clause {
+            unsafe impl #impl_generics #krate::Trace for #name #ty_generics #where_clause {
                 #[inline]
-                fn trace(&self, #tracer_param: &mut ::gc_core::Tracer) {
+                fn trace(&self, #tracer_param: &mut #krate::Tracer) {
                     #trace_body
                 }
                 #[inline]
@@ -252,7 +261,7 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
             }
             #[automatically_derived]
             impl #plain_impl_generics
-                ::gc_core::__private::TraceTypesMustNotImplementDrop_UseFinalizeInstead
+                #krate::__private::TraceTypesMustNotImplementDrop_UseFinalizeInstead
                 for #name #ty_generics #plain_where_clause {}
         };
     })
@@ -260,10 +269,12 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
 
 fn expand_finalize(input: DeriveInput) -> syn::Result<TokenStream2> {
     let name = &input.ident;
+    // Attribute errors are `#[derive(Trace)]`'s to report.
+    let krate = crate_path(&input.attrs, &mut Vec::new());
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     Ok(quote! {
         #[automatically_derived]
-        impl #impl_generics ::gc_core::Finalize for #name #ty_generics #where_clause {
+        impl #impl_generics #krate::Finalize for #name #ty_generics #where_clause {
             #[inline]
             fn has_finalizer() -> bool {
                 false
@@ -276,7 +287,12 @@ fn expand_finalize(input: DeriveInput) -> syn::Result<TokenStream2> {
 /// The type `tail` (the last field of a struct, which may be unsized) is
 /// asked through `__private::TrackingProbe`, which answers `true` for a type
 /// not known to be sized.
-fn or_over(types: &[&Type], tail: Option<&Type>, question: TokenStream2) -> TokenStream2 {
+fn or_over(
+    krate: &TokenStream2,
+    types: &[&Type],
+    tail: Option<&Type>,
+    question: TokenStream2,
+) -> TokenStream2 {
     if types.is_empty() {
         return quote!(false);
     }
@@ -285,11 +301,11 @@ fn or_over(types: &[&Type], tail: Option<&Type>, question: TokenStream2) -> Toke
         if tail.is_some_and(|tail| same_type(tail, ty)) {
             quote_spanned!(ty.span()=> {
                 #[allow(unused_imports)]
-                use ::gc_core::__private::{SizedTracking as _, UnsizedTracking as _};
-                (&&::gc_core::__private::TrackingProbe::<#ty>::NEW).#probe_method()
+                use #krate::__private::{SizedTracking as _, UnsizedTracking as _};
+                (&&#krate::__private::TrackingProbe::<#ty>::NEW).#probe_method()
             })
         } else {
-            quote_spanned!(ty.span()=> <#ty as ::gc_core::Trace>::#question())
+            quote_spanned!(ty.span()=> <#ty as #krate::Trace>::#question())
         }
     });
     quote!(#(#calls)||*)
@@ -315,7 +331,7 @@ fn unsized_tail<'a>(fields: &'a Fields, traced: &[TracedField<'a>]) -> Option<&'
     Some(ty)
 }
 
-/// Give a `::gc_core::Trace` bound to every type parameter that occurs in a
+/// Give a `Trace` bound (`krate` is gc-core's path) to every type parameter that occurs in a
 /// traced field type, and only `'static` (which `Trace: 'static` needs) to
 /// the others: a parameter used only in `#[gc(skip)]` fields (or not at
 /// all) need not be `Trace`. Occurrences inside the arguments of `Gc<…>`,
@@ -324,14 +340,14 @@ fn unsized_tail<'a>(fields: &'a Fields, traced: &[TracedField<'a>]) -> Option<&'
 /// make `T` need `Trace`). If a type of that name is not gc-core's, a bound
 /// its `Trace` impl needs is missing and the impl fails to compile: never
 /// unsound.
-fn add_trace_bounds(generics: &mut syn::Generics, traced_types: &[&Type]) {
+fn add_trace_bounds(krate: &TokenStream2, generics: &mut syn::Generics, traced_types: &[&Type]) {
     let mut used = UsedIdents::default();
     for ty in traced_types {
         syn::visit::Visit::visit_type(&mut used, ty);
     }
     for param in generics.type_params_mut() {
         if used.0.contains(&param.ident) {
-            param.bounds.push(parse_quote!(::gc_core::Trace));
+            param.bounds.push(parse_quote!(#krate::Trace));
         } else {
             param.bounds.push(parse_quote!('static));
         }
@@ -374,16 +390,88 @@ fn collect_idents(tokens: TokenStream2, out: &mut std::collections::HashSet<Iden
     }
 }
 
+/// The package name of gc-core (its `name` in gc-core/Cargo.toml): what the
+/// derive looks for among its users' dependencies.
+const GC_CORE_PACKAGE: &str = "gc-core";
+
+/// The path of gc-core in the generated code: the type's `#[gc(crate =
+/// path)]` as written, else the name the deriving crate's `Cargo.toml` gives
+/// the `gc-core` package, else `::gc_core`.
+///
+/// Inside gc-core's own package (`FoundCrate::Itself`) the answer is
+/// `::gc_core` too: its library declares `extern crate self as gc_core;`, and
+/// its tests, doctests and examples link the library under that name (where
+/// `crate` would name the test crate).
+fn crate_path(attrs: &[Attribute], errors: &mut Vec<Error>) -> TokenStream2 {
+    if let Some(path) = type_options(attrs, errors) {
+        return path.to_token_stream();
+    }
+    match crate_name(GC_CORE_PACKAGE) {
+        Ok(FoundCrate::Name(name)) => {
+            let ident = Ident::new(&name, Span::call_site());
+            quote!(::#ident)
+        }
+        // Not a dependency of the deriving crate (or no manifest to read):
+        // the conventional name, which `#[gc(crate = ...)]` overrides.
+        Ok(FoundCrate::Itself) | Err(_) => quote!(::gc_core),
+    }
+}
+
+/// Parses the `#[gc(...)]` attributes on the type: `crate = path` is the only
+/// option there. Returns the path, if given.
+fn type_options(attrs: &[Attribute], errors: &mut Vec<Error>) -> Option<Path> {
+    let mut krate: Option<Path> = None;
+    for attr in gc_attrs(attrs) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                let value = meta.value()?;
+                if let Ok(lit) = value.parse::<syn::LitStr>() {
+                    return Err(Error::new_spanned(
+                        &lit,
+                        format!(
+                            "write the path without quotes: `#[gc(crate = {})]`",
+                            lit.value()
+                        ),
+                    ));
+                }
+                let path: Path = value.parse()?;
+                if krate.is_some() {
+                    errors.push(Error::new_spanned(
+                        &meta.path,
+                        "duplicate `gc` option `crate`",
+                    ));
+                } else {
+                    krate = Some(path);
+                }
+                Ok(())
+            } else if meta.path.is_ident("skip") {
+                Err(meta.error(
+                    "`#[gc(skip)]` goes on fields; on the type the only option is `crate = path`",
+                ))
+            } else {
+                Err(meta.error(format!(
+                    "unknown `gc` option `{}` on a type; expected `crate = path`",
+                    path_to_string(&meta.path)
+                )))
+            }
+        });
+        if let Err(error) = parsed {
+            errors.push(error);
+        }
+    }
+    krate
+}
+
 fn gc_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
     attrs.iter().filter(|attr| attr.path().is_ident("gc"))
 }
 
-/// `#[gc(...)]` on the type or a variant.
+/// `#[gc(...)]` on a variant.
 fn reject_gc_attrs(attrs: &[Attribute], errors: &mut Vec<Error>) {
     for attr in gc_attrs(attrs) {
         errors.push(Error::new_spanned(
             attr,
-            "`#[gc(...)]` options go on fields",
+            "`#[gc(...)]` options go on fields (or, for `crate = path`, on the type)",
         ));
     }
 }
@@ -461,6 +549,12 @@ fn is_skipped(attrs: &[Attribute], errors: &mut Vec<Error>) -> bool {
                     errors.push(Error::new_spanned(
                         option,
                         "`gc` option `skip` takes no value; write `#[gc(skip)]`",
+                    ));
+                }
+                _ if option.path().is_ident("crate") => {
+                    errors.push(Error::new_spanned(
+                        option.path(),
+                        "`#[gc(crate = path)]` goes on the type, not on a field",
                     ));
                 }
                 _ => {
@@ -739,7 +833,10 @@ mod tests {
                 #[gc(skip, skip)] d: u8,
             }
         });
-        assert!(err.contains("`#[gc(...)]` options go on fields"), "{err}");
+        assert!(
+            err.contains("`#[gc(skip)]` goes on fields; on the type the only option is"),
+            "{err}"
+        );
         assert!(
             err.contains("unknown `gc` option `skp`; expected `skip`"),
             "{err}"
@@ -755,6 +852,101 @@ mod tests {
             }
         ));
         assert!(err.contains("`#[gc(...)]` options go on fields"), "{err}");
+    }
+
+    #[test]
+    fn crate_path_defaults_to_gc_core() {
+        // gc-derive's own Cargo.toml does not list gc-core, so the lookup
+        // falls back to the conventional name.
+        let out = trace(parse_quote!(
+            struct S(Gc<S>);
+        ));
+        assert!(out.contains(":: gc_core :: Trace for S"), "{out}");
+    }
+
+    #[test]
+    fn crate_option_names_gc_core() {
+        let out = trace(parse_quote! {
+            #[gc(crate = my_framework::gc)]
+            struct S<T> { a: Alpha, b: T }
+        });
+        assert!(!out.contains("gc_core"), "{out}");
+        assert!(
+            out.contains("unsafe impl < T : my_framework :: gc :: Trace > my_framework :: gc :: Trace for S < T >"),
+            "{out}"
+        );
+        assert!(
+            out.contains("< Alpha as my_framework :: gc :: Trace > :: trace"),
+            "{out}"
+        );
+        assert!(out.contains("< Alpha as my_framework :: gc :: Trace > :: needs_tracking ()"));
+        assert!(out.contains("& mut my_framework :: gc :: Tracer"), "{out}");
+        assert!(out.contains(
+            "my_framework :: gc :: __private :: TraceTypesMustNotImplementDrop_UseFinalizeInstead"
+        ));
+
+        // Written as the user wrote it: `crate`, `::x` and `self::x` paths too.
+        let out = trace(parse_quote! {
+            #[gc(crate = crate)]
+            struct S;
+        });
+        assert!(out.contains("unsafe impl crate :: Trace for S"), "{out}");
+        let out = trace(parse_quote! {
+            #[gc(crate = ::mygc)]
+            struct S;
+        });
+        assert!(out.contains("unsafe impl :: mygc :: Trace for S"), "{out}");
+
+        let out = expand_finalize(parse_quote! {
+            #[gc(crate = self::reexport)]
+            struct S;
+        })
+        .unwrap()
+        .to_string();
+        assert!(
+            out.contains("impl self :: reexport :: Finalize for S"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn bad_crate_options_are_all_reported() {
+        let err = trace_error(parse_quote! {
+            #[gc(crate = a, crate = b)]
+            #[gc(krate = c)]
+            #[gc(crate)]
+            struct S {
+                #[gc(crate = d)] a: u8,
+            }
+        });
+        assert!(err.contains("duplicate `gc` option `crate`"), "{err}");
+        assert!(
+            err.contains("unknown `gc` option `krate` on a type; expected `crate = path`"),
+            "{err}"
+        );
+        assert!(err.contains("expected `=`"), "{err}");
+        assert!(
+            err.contains("`#[gc(crate = path)]` goes on the type, not on a field"),
+            "{err}"
+        );
+
+        let err = trace_error(parse_quote! {
+            #[gc(crate = "my::gc")]
+            struct S;
+        });
+        assert!(
+            err.contains("write the path without quotes: `#[gc(crate = my::gc)]`"),
+            "{err}"
+        );
+
+        // `#[derive(Finalize)]` leaves the reporting to `#[derive(Trace)]`.
+        let out = expand_finalize(parse_quote! {
+            #[gc(krate = c)]
+            struct S;
+        })
+        .unwrap()
+        .to_string();
+        assert!(out.contains(":: gc_core :: Finalize for S"), "{out}");
     }
 
     #[test]

@@ -632,7 +632,7 @@ struct MNode {
     strong: usize,
     freed: bool,
     finalized: bool,
-    gen: Gen,
+    generation: Gen,
     /// Bumped whenever the node's weak references are cleared.
     weak_epoch: u32,
 }
@@ -789,7 +789,7 @@ impl Model {
                     strong: 1,
                     freed: false,
                     finalized: false,
-                    gen: Gen::Young(0),
+                    generation: Gen::Young(0),
                     weak_epoch: 0,
                 });
                 self.churn(Churn {
@@ -851,7 +851,7 @@ impl Model {
             Op::Freeze => {
                 for n in &mut self.nodes {
                     if !n.freed {
-                        n.gen = Gen::Frozen;
+                        n.generation = Gen::Frozen;
                     }
                 }
                 for j in &mut self.junk {
@@ -861,8 +861,8 @@ impl Model {
             }
             Op::Unfreeze => {
                 for n in &mut self.nodes {
-                    if !n.freed && n.gen == Gen::Frozen {
-                        n.gen = Gen::Young(2);
+                    if !n.freed && n.generation == Gen::Frozen {
+                        n.generation = Gen::Young(2);
                     }
                 }
                 for j in &mut self.junk {
@@ -939,7 +939,7 @@ impl Model {
     /// A collection of generation `g` (younger ones merged in), as PEP 442
     /// and CPython's `gc_collect_main` prescribe. Returns the number found.
     fn collect(&mut self, g: usize) -> usize {
-        let in_scope = |gen: Gen| matches!(gen, Gen::Young(x) if x <= g);
+        let in_scope = |generation: Gen| matches!(generation, Gen::Young(x) if x <= g);
         if g < 2 {
             self.counts[g + 1] += 1;
         }
@@ -948,7 +948,7 @@ impl Model {
         }
         self.count0 = Some(0);
         let work: BTreeSet<usize> = (0..self.nodes.len())
-            .filter(|&n| !self.nodes[n].freed && in_scope(self.nodes[n].gen))
+            .filter(|&n| !self.nodes[n].freed && in_scope(self.nodes[n].generation))
             .collect();
         let reachable = self.reachable_within(&work);
         match g {
@@ -961,7 +961,7 @@ impl Model {
         }
         let older = Gen::Young((g + 1).min(2));
         for &n in &reachable {
-            self.nodes[n].gen = older;
+            self.nodes[n].generation = older;
         }
         let unreachable: BTreeSet<usize> = work.difference(&reachable).copied().collect();
         let (dead_junk, live_junk): (Vec<_>, Vec<_>) =
@@ -989,7 +989,7 @@ impl Model {
             c.fruitful_collections += usize::from(found > 0);
         });
         for &n in &resurrected {
-            self.nodes[n].gen = older;
+            self.nodes[n].generation = older;
         }
         // (4) teardown: values dropped (releasing what only they held), then
         // every garbage object leaves the count
@@ -1229,11 +1229,14 @@ fn check_exact(real: &Real, m: &Model, base: &Baseline) -> Result<(), String> {
             "uncollectable objects in generation {g}"
         );
     }
-    let size = |gen: Gen| {
-        m.nodes.iter().filter(|n| !n.freed && n.gen == gen).count()
+    let size = |generation: Gen| {
+        m.nodes
+            .iter()
+            .filter(|n| !n.freed && n.generation == generation)
+            .count()
             + m.junk
                 .iter()
-                .filter(|j| j.1 == gen)
+                .filter(|j| j.1 == generation)
                 .map(|j| j.0)
                 .sum::<usize>()
     };
