@@ -20,6 +20,7 @@ skipped=(
   --skip kept_objects_keeper_registered_before_heap
   --skip gc_new_in_tls_destructor_after_heap_shutdown
   --skip shutdown_finalizer_resurrecting_into_live_tls
+  --skip a_thread_local_destroyed_after_the_heap_uses_its_handles
   --skip compile_fail_cases
 )
 

@@ -57,6 +57,11 @@ impl GcAny {
         }
     }
 
+    /// Whether the collector already tore the object down (an orphan).
+    pub(crate) fn is_dead(&self) -> bool {
+        self.header().has(flags::DEAD)
+    }
+
     pub(crate) fn header_ptr(&self) -> NonNull<Header> {
         self.ptr
     }

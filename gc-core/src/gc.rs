@@ -241,6 +241,9 @@ pub fn is_finalized<T: ?Sized>(g: &Gc<T>) -> bool {
 /// callback may allocate, drop `Gc`s and add or remove callbacks; calling
 /// [`collect`] from it returns 0. A panic is caught and reported on stderr.
 ///
+/// After the thread's heap has shut down (from a thread-local destroyed
+/// later) nothing is registered: the id returned is one no callback has.
+///
 /// ```
 /// use gc_core::gc::{self, Phase};
 /// use std::{cell::Cell, rc::Rc};
@@ -253,8 +256,10 @@ pub fn is_finalized<T: ?Sized>(g: &Gc<T>) -> bool {
 /// assert!(gc::remove_callback(id));
 /// ```
 pub fn add_callback(f: impl FnMut(Phase, &CallbackInfo) + 'static) -> CallbackId {
-    let heap = collector::thread_heap().expect("gc: add_callback called during thread shutdown");
-    heap.hooks.callbacks.borrow_mut().add(Box::new(f))
+    match collector::thread_heap() {
+        Some(heap) => heap.hooks.callbacks.borrow_mut().add(Box::new(f)),
+        None => CallbackId::default(),
+    }
 }
 
 /// Unregister a callback. Returns `false` if `id` is not registered (for
@@ -277,7 +282,8 @@ pub fn remove_callback(id: CallbackId) -> bool {
 /// frozen ones), as `gc.get_objects()`. Panics if `generation > 2`.
 ///
 /// An object [`Gc::get_mut`] handed out mutably is in no generation until a
-/// traced object is seen referring to it again, so it is not listed meanwhile.
+/// traced object is seen referring to it again or a new handle or weak
+/// reference to it is made, so it is not listed meanwhile.
 ///
 /// ```
 /// use gc_core::{gc, Gc};

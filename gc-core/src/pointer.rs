@@ -323,7 +323,7 @@ impl<T: ?Sized> Gc<T> {
     /// object leaves the collector's generations while it may be mutably
     /// borrowed — the collector must not read a value someone holds `&mut`
     /// to — and returns to generation 0 as soon as a traced object is seen
-    /// referring to it.
+    /// referring to it or a new handle or weak reference to it is made.
     pub fn get_mut(this: &mut Gc<T>) -> Option<&mut T> {
         let h = this.header_ptr();
         let hdr = this.header();
@@ -558,14 +558,16 @@ impl<T: Trace> From<Vec<T>> for Gc<[T]> {
     /// assert_eq!(&*s, &[1, 2, 3]);
     /// ```
     fn from(v: Vec<T>) -> Gc<[T]> {
-        let mut v = core::mem::ManuallyDrop::new(v);
-        let len = v.len();
+        // The type's answers first: if they panic, `v` is still dropped.
         let tracked = T::needs_tracking();
+        let vtable = slice_vtable_of::<T>(tracked);
+        let len = v.len();
         let layout = slice_box_layout::<T>(tracked, len);
+        let mut v = core::mem::ManuallyDrop::new(v);
         // SAFETY: copies `len` initialised elements out of the vector, whose
         // buffer is then freed without dropping them.
         let h = unsafe {
-            new_slice_box::<T>(len, slice_vtable_of::<T>(tracked), layout, |dst| {
+            new_slice_box::<T>(len, vtable, layout, |dst| {
                 ptr::copy_nonoverlapping(v.as_ptr(), dst, len);
                 v.set_len(0);
                 core::mem::ManuallyDrop::drop(&mut v);

@@ -75,7 +75,8 @@ impl<T: Trace + Clone> Gc<T> {
     ///
     /// Like [`Gc::get_mut`], a tracked object leaves the collector's
     /// generations while the `&mut T` may be alive, and returns as soon as a
-    /// traced object is seen referring to it.
+    /// traced object is seen referring to it or a new handle or weak
+    /// reference to it is made.
     ///
     /// ```
     /// use gc_core::Gc;

@@ -35,9 +35,12 @@ pub(super) fn run_callbacks(heap: &Heap, phase: Phase, info: &CallbackInfo) {
 
 /// Thread exit: drop every callback (they run no more, as in CPython), so
 /// that what they captured is released before the last collections.
-pub(super) fn drop_callbacks(heap: &Heap) {
+/// Returns whether there were any.
+pub(super) fn drop_callbacks(heap: &Heap) -> bool {
     let all = core::mem::take(&mut *heap.hooks.callbacks.borrow_mut());
+    let had = !all.order().is_empty();
     if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(all))) {
         crate::output::panic_in("drop", "gc callback", payload);
     }
+    had
 }

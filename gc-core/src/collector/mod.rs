@@ -239,7 +239,7 @@ fn collect_generations(heap: &Heap, generation: usize, debug: DebugFlags) -> (us
     } else {
         analysis::Members::WorkList
     };
-    let analysis = analysis::find_unreachable(heap, &work, &unreachable, members);
+    let analysis = analyse_with_reattached(heap, &work, &unreachable, members);
     if analysis.with_weak {
         // A rescued object keeps its weaks: cleared only now.
         finalize::clear_weakrefs(heap, &unreachable);
@@ -251,6 +251,43 @@ fn collect_generations(heap: &Heap, generation: usize, debug: DebugFlags) -> (us
     }
     let orphans = finalize::handle_garbage(heap, &unreachable, &analysis, older, debug);
     (analysis.unreachable, orphans)
+}
+
+/// Trial deletion on `work`, repeated while it re-attaches objects
+/// `Gc::get_mut` had detached: an edge from a member to such an object
+/// proves it is no longer borrowed, and it may close a cycle with the
+/// members (its only handle can be moved into an object it reaches, without
+/// a new handle that would have re-attached it earlier). So it becomes a
+/// member after all, and the survivors are analysed again with it (the
+/// garbage found so far stays garbage: more members only mean fewer outside
+/// references). A chain of detached objects takes one round per link; each
+/// round only happens when an analysis re-attached something, which each
+/// detached object does once.
+fn analyse_with_reattached(
+    heap: &Heap,
+    work: &List,
+    unreachable: &List,
+    members: analysis::Members,
+) -> analysis::Analysis {
+    let mut total = analysis::find_unreachable(heap, work, unreachable, members);
+    while !heap.lists.reattached.is_empty() {
+        for l in heap.lists.reattached.iter() {
+            // SAFETY: list members are live tracked objects.
+            unsafe { header_of(l).as_ref() }.set(flags::IN_GEN);
+        }
+        work.append(&heap.lists.reattached);
+        let more = List::new_uninit();
+        more.init();
+        let round = analysis::find_unreachable(heap, work, &more, members);
+        unreachable.append(&more);
+        total = analysis::Analysis {
+            reachable: round.reachable,
+            unreachable: total.unreachable + round.unreachable,
+            finalizable: total.finalizable || round.finalizable,
+            with_weak: total.with_weak || round.with_weak,
+        };
+    }
+    total
 }
 
 /// What a list must look like between phases (see [`validate_list`]).

@@ -33,29 +33,62 @@ pub(crate) fn thread_heap() -> Option<&'static Heap> {
 }
 
 /// Thread exit, in order:
-/// 1. the heap's own holders of handles are emptied: the callbacks are
+/// 1. frozen objects are unfrozen, so frozen cycles are freed too, and
+///    `SAVEALL` no longer applies (a finalizer that freezes objects or sets
+///    `SAVEALL` again keeps them, and they are leaked);
+/// 2. the heap's own holders of handles are emptied: the callbacks are
 ///    dropped (they run no more, as in CPython's shutdown collection) and
-///    `gc::garbage()` is cleared (`SAVEALL` no longer applies);
-/// 2. frozen objects are unfrozen, so frozen cycles are freed too. (Objects
+///    `gc::garbage()` is cleared. (Objects
 ///    `Gc::get_mut` detached stay out: a `&'static mut` to one may still be
 ///    held by a later thread-local destructor; none of them can be cyclic
 ///    garbage, see `Heap::reattach`);
 /// 3. full collections run until one finds nothing (at most
 ///    [`SHUTDOWN_ROUNDS`]), so that cycles made by finalizers are freed too;
+///    callbacks registered or garbage saved meanwhile send it back to 2;
 /// 4. with `DebugFlags::UNCOLLECTABLE`, what is still alive — referenced
 ///    from other thread-locals, or kept by the debug sink — is reported to
-///    the sink; the sink is then dropped, and if it held anything, step 3
-///    runs again.
+///    the sink; the sink is then dropped (and one it set while dropping),
+///    and 2–4 run again.
 ///
 /// Then the heap layer marks the heap dead (and frees it if no object is
 /// left in its memory).
 fn on_exit(heap: &'static Heap) {
     lifecycle::drain_deferred_reporting(heap);
     heap.policy.set_enabled(false);
-    super::callbacks::drop_callbacks(heap);
     let flags = &heap.hooks.debug;
     flags.set(flags.get() & !DebugFlags::SAVEALL);
+    super::generations::unfreeze(heap);
+    let mut reported = false;
+    // User code run here (finalizers, drops) may register new callbacks or
+    // sinks and make new garbage: drop the holders and collect until none
+    // is left (bounded; whatever is left then is leaked with the heap).
+    for _ in 0..SHUTDOWN_ROUNDS {
+        drop_callbacks_and_garbage(heap);
+        collect_until_clean(heap);
+        if holds_callbacks_or_garbage(heap) {
+            continue; // registered by the collections' finalizers or drops
+        }
+        if !reported && heap.hooks.debug.get().contains(DebugFlags::UNCOLLECTABLE) {
+            report_leaks(heap);
+            reported = true;
+        }
+        if !drop_sinks(heap) && !holds_callbacks_or_garbage(heap) {
+            return;
+        }
+    }
+}
+
+/// Whether callbacks or saved garbage are registered.
+fn holds_callbacks_or_garbage(heap: &Heap) -> bool {
+    !heap.hooks.callbacks.borrow().order().is_empty() || !heap.garbage.borrow().is_empty()
+}
+
+/// Drop the callbacks and `gc::garbage()`'s handles (each under
+/// `catch_unwind`); whether there were any.
+fn drop_callbacks_and_garbage(heap: &Heap) -> bool {
+    let had_callbacks = super::callbacks::drop_callbacks(heap);
     let saved = core::mem::take(&mut *heap.garbage.borrow_mut());
+    let had_garbage = !saved.is_empty();
     for h in saved {
         // SAFETY: each entry owns a strong count of a live object.
         let result = catch_unwind(AssertUnwindSafe(|| unsafe { lifecycle::dec_strong(h) }));
@@ -63,18 +96,21 @@ fn on_exit(heap: &'static Heap) {
             crate::output::panic_in("drop", "an object of gc::garbage()", payload);
         }
     }
-    super::generations::unfreeze(heap);
-    collect_until_clean(heap);
-    if heap.hooks.debug.get().contains(DebugFlags::UNCOLLECTABLE) {
-        report_leaks(heap);
-    }
+    had_callbacks || had_garbage
+}
+
+/// Drop the debug sink and one set from inside it (each under
+/// `catch_unwind`); whether there was one. Output goes to stderr after.
+fn drop_sinks(heap: &Heap) -> bool {
     let sink = heap.hooks.sink.borrow_mut().take();
-    if sink.is_some() {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(sink))) {
+    let next = heap.hooks.sink_next.take().flatten();
+    let had = sink.is_some() || next.is_some();
+    for s in [sink, next].into_iter().flatten() {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(s))) {
             crate::output::panic_in("drop", "the debug sink", payload);
         }
-        collect_until_clean(heap);
     }
+    had
 }
 
 /// Full collections until one finds nothing (bounded, see [`on_exit`]).

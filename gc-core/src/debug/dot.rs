@@ -113,6 +113,9 @@ fn render(heap: &Heap, root: &GcAny, opts: DotOptions) -> String {
         let node = nodes[node_id].header_ptr();
         let next: Vec<NonNull<Header>> = match &rev {
             Some(rev) => rev.get(&node).cloned().unwrap_or_default(),
+            // An orphan (torn down, still referenced) has no value to trace:
+            // it is drawn without edges.
+            None if nodes[node_id].is_dead() => Vec::new(),
             // SAFETY: `nodes` holds a handle to `node`.
             None => unsafe { edges_of(node) },
         };

@@ -207,7 +207,13 @@ fn shutdown() {
         heap.pool.release_all();
         // SAFETY: no object refers to the heap's lists any more, and `HEAP` no
         // longer hands it out; it was created by `Box::into_raw` in `create`.
-        drop(unsafe { Box::from_raw(p.cast_mut()) });
+        let heap = unsafe { Box::from_raw(p.cast_mut()) };
+        // The exit hook emptied the user code the heap holds; should any be
+        // left, its drop must not unwind out of a thread-local destructor.
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(heap)));
+        if let Err(payload) = dropped {
+            core::mem::forget(payload);
+        }
     }
 }
 
@@ -309,10 +315,11 @@ impl Heap {
     /// generation 0 — at once, or, during a collection, when that ends
     /// ([`Heap::end_reattach`]), waiting in `reattached` outside the analysis.
     ///
-    /// This is what lets a detached object take part in a cycle: in safe
-    /// code a cycle through it can only be closed with a new handle to it
-    /// (its only handle cannot be moved into a structure reached only
-    /// through itself), so it is back in a generation by then.
+    /// A cycle through a detached object can be closed without a new handle
+    /// (its only handle moved into an object it reaches); then the first
+    /// collection that traces that object re-attaches it, and analyses again
+    /// with it as a member (`collector::analyse_with_reattached`), so it is
+    /// found by that collection.
     ///
     /// # Safety
     /// `h` must be a live detached object.
