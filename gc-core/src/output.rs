@@ -68,8 +68,14 @@ pub(crate) fn set_sink(heap: &Heap, sink: Option<Box<dyn Write>>) {
 }
 
 fn drop_sink(sink: Option<Box<dyn Write>>) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(sink))) {
-        panic_in("drop", "the debug sink", payload);
+    drop_reporting(sink, "the debug sink");
+}
+
+/// Drop `value`, whose drop is user code (it may hold handles, callbacks or
+/// a sink), reporting a panic as a drop of `what` instead of unwinding.
+pub(crate) fn drop_reporting<T>(value: T, what: &str) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        panic_in("drop", what, payload);
     }
 }
 

@@ -27,9 +27,7 @@ pub(super) fn run_callbacks(heap: &Heap, phase: Phase, info: &CallbackInfo) {
         // dropped here, outside the borrow and under `catch_unwind`: what it
         // captured is user code, which may drop handles or panic.
         let removed = heap.hooks.callbacks.borrow_mut().put_back(id, cb);
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(removed))) {
-            crate::output::panic_in("drop", "gc callback", payload);
-        }
+        crate::output::drop_reporting(removed, "gc callback");
     }
 }
 
@@ -39,8 +37,6 @@ pub(super) fn run_callbacks(heap: &Heap, phase: Phase, info: &CallbackInfo) {
 pub(super) fn drop_callbacks(heap: &Heap) -> bool {
     let all = core::mem::take(&mut *heap.hooks.callbacks.borrow_mut());
     let had = !all.order().is_empty();
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(all))) {
-        crate::output::panic_in("drop", "gc callback", payload);
-    }
+    crate::output::drop_reporting(all, "gc callback");
     had
 }

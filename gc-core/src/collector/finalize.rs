@@ -152,7 +152,7 @@ fn run_finalizers(unreachable: &List) {
 ///
 /// # Safety
 /// The caller must own one strong count of the live object `h`.
-unsafe fn give_back(h: NonNull<Header>) {
+pub(super) unsafe fn give_back(h: NonNull<Header>) {
     // SAFETY: live while our count is held.
     let type_name = (unsafe { h.as_ref() }.vtable().type_name)();
     // SAFETY: the count is ours to give (caller).

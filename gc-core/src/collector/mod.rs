@@ -271,11 +271,7 @@ fn analyse_with_reattached(
 ) -> analysis::Analysis {
     let mut total = analysis::find_unreachable(heap, work, unreachable, members);
     while !heap.lists.reattached.is_empty() {
-        for l in heap.lists.reattached.iter() {
-            // SAFETY: list members are live tracked objects.
-            unsafe { header_of(l).as_ref() }.set(flags::IN_GEN);
-        }
-        work.append(&heap.lists.reattached);
+        heap.take_reattached(work);
         let more = List::new_uninit();
         more.init();
         let round = analysis::find_unreachable(heap, work, &more, members);

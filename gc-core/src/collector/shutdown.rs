@@ -11,7 +11,6 @@
 //!   reference.
 
 use std::collections::BTreeMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::{collect, Reason};
 use crate::header::header_of;
@@ -91,10 +90,7 @@ fn drop_callbacks_and_garbage(heap: &Heap) -> bool {
     let had_garbage = !saved.is_empty();
     for h in saved {
         // SAFETY: each entry owns a strong count of a live object.
-        let result = catch_unwind(AssertUnwindSafe(|| unsafe { lifecycle::dec_strong(h) }));
-        if let Err(payload) = result {
-            crate::output::panic_in("drop", "an object of gc::garbage()", payload);
-        }
+        unsafe { super::finalize::give_back(h) };
     }
     had_callbacks || had_garbage
 }
@@ -106,9 +102,7 @@ fn drop_sinks(heap: &Heap) -> bool {
     let next = heap.hooks.sink_next.take().flatten();
     let had = sink.is_some() || next.is_some();
     for s in [sink, next].into_iter().flatten() {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(s))) {
-            crate::output::panic_in("drop", "the debug sink", payload);
-        }
+        crate::output::drop_reporting(s, "the debug sink");
     }
     had
 }

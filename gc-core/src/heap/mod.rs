@@ -341,11 +341,17 @@ impl Heap {
 
     /// Move the objects re-attached during a collection into generation 0.
     pub(crate) fn end_reattach(&self) {
+        self.take_reattached(&self.lists.gens[0]);
+    }
+
+    /// Move the objects re-attached so far onto the end of `to` (a
+    /// generation, or a collection's work list), flagged `IN_GEN`.
+    pub(crate) fn take_reattached(&self, to: &List) {
         for l in self.lists.reattached.iter() {
             // SAFETY: list members are live tracked objects.
             unsafe { header_of(l).as_ref() }.set(flags::IN_GEN);
         }
-        self.lists.gens[0].append(&self.lists.reattached);
+        to.append(&self.lists.reattached);
     }
 
     /// Allocate memory for a `Gc` box or a weak cell.
