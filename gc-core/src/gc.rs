@@ -176,6 +176,39 @@ pub fn stats() -> [GenerationStats; 3] {
     with_heap(Default::default(), |h| *h.stats.borrow())
 }
 
+/// Of the collections counted in [`stats`], how many per generation the
+/// collector proved could not find anything and did without scanning.
+///
+/// A cyclic garbage set can only form when the last reference from outside
+/// it is dropped, which decrements a member's count to a nonzero value (a
+/// *candidate*, in Bacon and Rajan's terms: safe Rust cannot move a handle
+/// into a structure that only that handle reaches). The collector counts
+/// those decrements; a collection of generation `g` with none since the
+/// last analysis that covered `g` (and nothing else that can hide garbage
+/// from an analysis: an untraceable value, see
+/// [`Tracer::incomplete`](crate::Tracer::incomplete), `unfreeze`, a
+/// re-attached `get_mut` object, a collection that found garbage) is
+/// skipped. It still counts everywhere a collection is observable:
+/// [`count`], [`stats`], callbacks, `DebugFlags::STATS`, its survivors
+/// moving to the next generation and the long-lived rule. Building a
+/// structure without dropping shared handles (a tree, a list built by
+/// moving handles) so costs no scanning at all.
+///
+/// ```
+/// use gc_core::{gc, Gc};
+/// gc::collect();
+/// let before = gc::skipped_collections()[0];
+/// // A tree built bottom-up moves every handle: no candidate.
+/// let leaves: Vec<_> = (0..10).map(|i| Gc::new(Some(Gc::new(i)))).collect();
+/// let tree = Gc::new(leaves);
+/// gc::collect_generation(0);
+/// assert_eq!(gc::skipped_collections()[0], before + 1);
+/// # drop(tree);
+/// ```
+pub fn skipped_collections() -> [usize; 3] {
+    with_heap([0; 3], |h| h.policy.skipped())
+}
+
 /// Move every tracked object into the permanent generation, which no
 /// collection scans (use it after building long-lived data, e.g. before
 /// forking worker state, as in CPython). Resets the gen-0 count.

@@ -18,7 +18,7 @@ use core::ptr::NonNull;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::header::{flags, links_of, BoxLayout, Header};
-use crate::heap::{self, Heap};
+use crate::heap::{self, epoch, Heap};
 use crate::list;
 
 /// Destruction nesting depth after which objects are queued instead.
@@ -40,6 +40,9 @@ pub(crate) unsafe fn dec_strong(h: NonNull<Header>) {
     if n == 0 {
         // SAFETY: the count just reached zero; the allocation is live.
         unsafe { release(h) }
+    } else if hdr.has(flags::IN_GEN) {
+        // A candidate: the collector may not skip its next collections.
+        epoch::note_decrement();
     }
 }
 
@@ -115,6 +118,7 @@ pub(crate) unsafe fn unregister(heap: &Heap, h: NonNull<Header>) {
         // SAFETY: tracked objects have links; outside the analysis phases
         // they are real list pointers (or a self-loop).
         unsafe { list::unlink(links_of(h)) };
+        heap.leave_gen(hdr);
         heap.policy.count_free();
     }
     if hdr.has(flags::HAS_WEAK | flags::INTERNED | flags::SITE) {

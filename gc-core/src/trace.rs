@@ -303,8 +303,12 @@ inline_container! {
     [T] core::num::Wrapping<T> => |s, t| s.0.trace(t), [T];
     /// A `RefCell` that is mutably borrowed while the collector traces it is
     /// skipped: its contents count as externally referenced and survive this
-    /// collection (under-reporting is safe; the next collection sees them).
-    [T] RefCell<T> => |s, t| if let Ok(v) = s.try_borrow() { v.trace(t) }, [T];
+    /// collection (under-reporting is safe; the collector does not skip the
+    /// next collection, see [`Tracer::incomplete`]).
+    [T] RefCell<T> => |s, t| match s.try_borrow() {
+        Ok(v) => v.trace(t),
+        Err(_) => t.incomplete(),
+    }, [T];
     [T] std::cell::OnceCell<T> => |s, t| if let Some(v) = s.get() { v.trace(t) }, [T];
 }
 

@@ -110,6 +110,45 @@ impl Tracer {
         }
     }
 
+    /// Tell the collector that this value cannot report its edges right now
+    /// (a lock or a borrow held elsewhere keeps it from reading them), as
+    /// gc-core's `RefCell`, `Mutex` and `RwLock` impls do when they are
+    /// borrowed or locked. Whatever the value holds then counts as
+    /// referenced from outside and survives this collection, and the
+    /// collector will not skip the next one as provably empty: a hand-written
+    /// `Trace` for a cell type of its own must call this whenever it reports
+    /// fewer edges than the value owns.
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use gc_core::{gc, Finalize, Gc, Trace, Tracer};
+    ///
+    /// /// A cell whose contents are unreadable while `busy` is set.
+    /// struct Guarded { busy: std::cell::Cell<bool>, inner: RefCell<Option<Gc<Guarded>>> }
+    /// impl Finalize for Guarded {}
+    /// // SAFETY: reports its one edge, or says it could not.
+    /// unsafe impl Trace for Guarded {
+    ///     fn trace(&self, tracer: &mut Tracer) {
+    ///         if self.busy.get() {
+    ///             tracer.incomplete();
+    ///         } else {
+    ///             self.inner.trace(tracer);
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let a = Gc::new(Guarded { busy: true.into(), inner: RefCell::new(None) });
+    /// *a.inner.borrow_mut() = Some(a.clone());
+    /// let weak = Gc::downgrade(&a);
+    /// drop(a);
+    /// assert_eq!(gc::collect(), 0); // busy: kept this time
+    /// weak.upgrade().unwrap().busy.set(false);
+    /// assert_eq!(gc::collect(), 1); // and found by the next collection
+    /// ```
+    pub fn incomplete(&mut self) {
+        crate::heap::epoch::mark_dirty();
+    }
+
     /// Apply every delayed edge, oldest first. Passes call this before they
     /// read the counts or marks the edges change.
     pub(crate) fn flush(&mut self) {

@@ -72,6 +72,9 @@ pub(super) fn find_unreachable(
     let newest = subtract_refs(heap, work, members);
     let analysis = move_unreachable(work, newest, unreachable);
     core::mem::forget(guard);
+    // The walk cleared `IN_GEN` on exactly the objects it left in
+    // `unreachable`.
+    heap.note_left_gen(analysis.unreachable);
     super::validate_list(work, ListState::Kept);
     super::validate_list(unreachable, ListState::Unreachable);
     analysis

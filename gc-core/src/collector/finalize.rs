@@ -47,7 +47,7 @@ pub(super) fn handle_garbage(
             // SAFETY: live garbage objects.
             let hdr = unsafe { header_of(l).as_ref() };
             hdr.clear(flags::DEAD | flags::COLLECTING);
-            hdr.set(flags::IN_GEN);
+            heap.enter_gen(hdr);
         }
     }
     if finalizable {

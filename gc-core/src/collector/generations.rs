@@ -8,7 +8,7 @@
 
 use super::{collect, Reason};
 use crate::header::{flags, header_of, Header};
-use crate::heap::{Heap, GENERATIONS};
+use crate::heap::{epoch, Heap, GENERATIONS};
 use crate::list::List;
 use core::ptr::NonNull;
 
@@ -19,7 +19,7 @@ pub(super) fn rejoin_generation(heap: &Heap, objects: &List, older: usize) {
         // SAFETY: live objects.
         let hdr = unsafe { header_of(l).as_ref() };
         hdr.clear(flags::COLLECTING | flags::DEAD);
-        hdr.set(flags::IN_GEN);
+        heap.enter_gen(hdr);
     }
     heap.lists.gens[older].append(objects);
 }
@@ -56,6 +56,28 @@ pub(super) fn count_collection(heap: &Heap, generation: usize) {
     }
 }
 
+/// A collection of `generation` that cannot find anything (no event since
+/// the last analysis of a generation `>= generation`; the proof is in
+/// `heap::epoch`) does only what is observable: its survivors — every
+/// member — age exactly as [`age_survivors`] ages them after an analysis
+/// (splicing lists; a gen-1 collection walks gens 0 and 1 to count them, as
+/// CPython's `gc_list_size` does; a full one reads the heap's count), and it
+/// counts as a skipped collection. `count_collection` has run already.
+pub(super) fn skip_collection(heap: &Heap, generation: usize, epoch: u64) {
+    let survivors = match generation {
+        // (A gen-0 collection's survivors count for nothing.)
+        0 => 0,
+        g if g == GENERATIONS - 1 => heap.members(),
+        g => heap.lists.gens[..=g].iter().map(List::len).sum(),
+    };
+    let work = List::new_uninit();
+    work.init();
+    merge_generations(heap, generation, &work);
+    age_survivors(heap, generation, &work, survivors);
+    heap.policy.analysed(generation, epoch);
+    heap.policy.count_skipped(generation);
+}
+
 /// Merge generations `0..=generation` into `work`, oldest first, so that
 /// the work list is in allocation order (which the analysis's newest-first
 /// walk relies on to be fast).
@@ -82,7 +104,7 @@ pub(crate) fn freeze(heap: &Heap) {
     for g in &heap.lists.gens {
         for l in g.iter() {
             // SAFETY: list members are live tracked objects.
-            unsafe { header_of(l).as_ref() }.clear(flags::IN_GEN);
+            heap.leave_gen(unsafe { header_of(l).as_ref() });
         }
         heap.lists.permanent.append(g);
     }
@@ -93,9 +115,11 @@ pub(crate) fn freeze(heap: &Heap) {
 pub(crate) fn unfreeze(heap: &Heap) {
     for l in heap.lists.permanent.iter() {
         // SAFETY: list members are live tracked objects.
-        unsafe { header_of(l).as_ref() }.set(flags::IN_GEN);
+        heap.enter_gen(unsafe { header_of(l).as_ref() });
     }
     heap.lists.gens[GENERATIONS - 1].append(&heap.lists.permanent);
+    // Garbage may have formed among them while no analysis could see it.
+    epoch::mark_dirty();
 }
 
 /// The objects of generations `range` (`gc::objects`), each with a new

@@ -30,6 +30,7 @@ use crate::heap::debug_flags::DebugFlags;
 use crate::list::{self, List};
 
 pub(crate) mod debug_flags;
+pub(crate) mod epoch;
 pub(crate) mod hooks;
 pub(crate) mod interned;
 mod policy;
@@ -61,6 +62,10 @@ pub(crate) struct Lists {
     /// Detached objects re-attached during the running collection; they
     /// join generation 0 when it ends.
     pub(crate) reattached: List,
+    /// How many objects carry `IN_GEN` (between collections: the objects of
+    /// `gens`). Kept by [`Heap::enter_gen`] and [`Heap::leave_gen`], so a
+    /// skipped full collection knows its survivors without walking them.
+    members: Cell<usize>,
 }
 
 /// Destruction in progress (see `lifecycle`).
@@ -226,6 +231,7 @@ impl Heap {
                 detached: List::new_uninit(),
                 orphans: List::new_uninit(),
                 reattached: List::new_uninit(),
+                members: Cell::new(0),
             },
             policy: policy::Policy::new(),
             stats: RefCell::new(Default::default()),
@@ -285,7 +291,7 @@ impl Heap {
         // SAFETY: forwarded from the caller.
         unsafe {
             self.lists.gens[0].push_back(links);
-            header_of(links).as_ref().set(flags::IN_GEN);
+            self.enter_gen(header_of(links).as_ref());
         }
         self.policy.count_allocation()
     }
@@ -304,7 +310,8 @@ impl Heap {
             hdr.set(flags::DETACHED);
             // It belongs to no generation and no analysis (this may be a
             // member of a garbage set that a finalizer takes out).
-            hdr.clear(flags::COLLECTING | flags::IN_GEN);
+            hdr.clear(flags::COLLECTING);
+            self.leave_gen(hdr);
         }
     }
 
@@ -334,9 +341,11 @@ impl Heap {
                 self.lists.reattached.push_back(l);
             } else {
                 self.lists.gens[0].push_back(l);
-                hdr.set(flags::IN_GEN);
+                self.enter_gen(hdr);
             }
         }
+        // Its edges were hidden from every analysis meanwhile.
+        epoch::mark_dirty();
     }
 
     /// Move the objects re-attached during a collection into generation 0.
@@ -349,9 +358,45 @@ impl Heap {
     pub(crate) fn take_reattached(&self, to: &List) {
         for l in self.lists.reattached.iter() {
             // SAFETY: list members are live tracked objects.
-            unsafe { header_of(l).as_ref() }.set(flags::IN_GEN);
+            self.enter_gen(unsafe { header_of(l).as_ref() });
         }
         to.append(&self.lists.reattached);
+    }
+
+    /// Flag `hdr` `IN_GEN` (a tracked object joining a generation, or a
+    /// collection's members), counting it once.
+    #[inline]
+    pub(crate) fn enter_gen(&self, hdr: &Header) {
+        if !hdr.has(flags::IN_GEN) {
+            hdr.set(flags::IN_GEN);
+            let m = &self.lists.members;
+            m.set(m.get() + 1);
+        }
+    }
+
+    /// Clear `IN_GEN` on `hdr` (leaving the generations: freed, frozen,
+    /// detached, or found unreachable), counting it once.
+    #[inline]
+    pub(crate) fn leave_gen(&self, hdr: &Header) {
+        if hdr.has(flags::IN_GEN) {
+            hdr.clear(flags::IN_GEN);
+            let m = &self.lists.members;
+            m.set(m.get() - 1);
+        }
+    }
+
+    /// `n` objects had their `IN_GEN` flag cleared directly (the
+    /// collector's partition walk, which moves objects out and back in).
+    #[inline]
+    pub(crate) fn note_left_gen(&self, n: usize) {
+        let m = &self.lists.members;
+        m.set(m.get() - n);
+    }
+
+    /// How many objects carry `IN_GEN`.
+    #[inline]
+    pub(crate) fn members(&self) -> usize {
+        self.lists.members.get()
     }
 
     /// Allocate memory for a `Gc` box or a weak cell.

@@ -29,6 +29,11 @@ pub(crate) struct Policy {
     pub(crate) long_lived_total: Cell<usize>,
     /// Objects moved into the oldest generation since then.
     pub(crate) long_lived_pending: Cell<usize>,
+    /// `analysed_at[g]`: the candidate epoch (`heap::epoch`) when the last
+    /// analysis of a generation `>= g` started (or was proved needless).
+    analysed_at: [Cell<u64>; GENERATIONS],
+    /// Collections of each generation proved empty and skipped.
+    skipped: [Cell<usize>; GENERATIONS],
 }
 
 impl Policy {
@@ -41,6 +46,10 @@ impl Policy {
             trigger: Cell::new(usize::MAX),
             long_lived_total: Cell::new(0),
             long_lived_pending: Cell::new(0),
+            // A new heap has no object, so nothing happened since "its last
+            // analysis": epoch 0.
+            analysed_at: Default::default(),
+            skipped: Default::default(),
         };
         p.update_trigger();
         p
@@ -104,5 +113,31 @@ impl Policy {
         if c > 0 {
             self.counts[0].set(c - 1);
         }
+    }
+
+    /// Whether no event happened since the last analysis of a generation
+    /// `>= g` started, at candidate epoch `epoch` (see `heap::epoch`: then a
+    /// collection of `g` cannot find anything).
+    #[inline]
+    pub(crate) fn is_clean(&self, g: usize, epoch: u64) -> bool {
+        self.analysed_at[g].get() == epoch
+    }
+
+    /// An analysis of generation `g` (so of `0..=g`) starts, or was proved
+    /// needless, at `epoch`.
+    pub(crate) fn analysed(&self, g: usize, epoch: u64) {
+        for c in &self.analysed_at[..=g] {
+            c.set(epoch);
+        }
+    }
+
+    /// Count a skipped collection of `g`.
+    pub(crate) fn count_skipped(&self, g: usize) {
+        self.skipped[g].set(self.skipped[g].get() + 1);
+    }
+
+    /// Skipped collections per generation.
+    pub(crate) fn skipped(&self) -> [usize; GENERATIONS] {
+        [0, 1, 2].map(|g| self.skipped[g].get())
     }
 }

@@ -125,7 +125,7 @@ inline_container! {
     [T] Mutex<T> => |s, t| match s.try_lock() {
         Ok(v) => T::trace(&v, t),
         Err(TryLockError::Poisoned(p)) => T::trace(&p.into_inner(), t),
-        Err(TryLockError::WouldBlock) => {}
+        Err(TryLockError::WouldBlock) => t.incomplete(),
     }, [T];
     /// Traced through `try_read`: an `RwLock` locked for writing while the
     /// collector runs is skipped, like a mutably borrowed `RefCell`. A
@@ -133,7 +133,7 @@ inline_container! {
     [T] RwLock<T> => |s, t| match s.try_read() {
         Ok(v) => T::trace(&v, t),
         Err(TryLockError::Poisoned(p)) => T::trace(&p.into_inner(), t),
-        Err(TryLockError::WouldBlock) => {}
+        Err(TryLockError::WouldBlock) => t.incomplete(),
     }, [T];
 }
 
