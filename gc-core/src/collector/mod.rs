@@ -31,6 +31,13 @@
 //!    objects move twice. Both lists are rebuilt in their original order;
 //!    reachable objects then move to the next generation.
 //!
+//! Before any of this, a collection that provably cannot find garbage is
+//! skipped: no decrement to nonzero (nor anything else that can hide
+//! garbage from an analysis) happened since the last analysis covering its
+//! generations; see `heap::epoch` for the events and the proof. It still
+//! does everything observable (counts, statistics, callbacks, debug output,
+//! survivors aging), in `generations::skip_collection`.
+//!
 //! The walks also prefetch the memory a page ahead: generation lists are
 //! mostly in allocation order, which the pools make address order.
 //!
