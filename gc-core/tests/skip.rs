@@ -80,7 +80,11 @@ fn building_a_tree_skips_every_automatic_collection() {
     let skips: usize = (0..3).map(|g| now[g] - skipped_before[g]).sum();
     assert!(collections > 30, "{collections} automatic collections");
     assert_eq!(skips, collections, "every collection was provably empty");
-    assert_eq!(starts.get(), collections, "skipped ones still run callbacks");
+    assert_eq!(
+        starts.get(),
+        collections,
+        "skipped ones still run callbacks"
+    );
     // Survivors aged: the whole tree left generation 0.
     assert!(gc::objects(Some(0)).len() < 50);
     assert!(gc::objects(Some(2)).len() > 1000);
@@ -170,7 +174,11 @@ fn a_borrowed_refcell_leaves_the_next_collection_dirty() {
     // The borrow made the collector promise nothing: the next full
     // collection scans although no handle was dropped since.
     assert_eq!(gc::collect(), 0);
-    assert_eq!(skipped()[2], before, "not skipped after an untraceable value");
+    assert_eq!(
+        skipped()[2],
+        before,
+        "not skipped after an untraceable value"
+    );
     drop(x);
     assert_eq!(gc::collect(), 2);
     assert_eq!(drops.get(), 4);
