@@ -46,7 +46,10 @@ use crate::tracer::Tracer;
 /// does not own: an over-reported edge makes the collector free an object that
 /// is still referenced. It must not create, clone or drop `Gc`s or change the
 /// object graph while tracing. Missing an edge is always safe (the target then
-/// looks externally referenced and may leak). A `Gc` reached through an
+/// looks externally referenced and may leak); a value that cannot report its
+/// edges at the moment (a lock held elsewhere) calls
+/// [`Tracer::incomplete`], so that the collector does not skip the next
+/// collection as provably empty. A `Gc` reached through an
 /// `Rc`/`Arc` must not be traced, because its count is shared with owners the
 /// collector cannot see.
 ///
