@@ -188,7 +188,8 @@ pub fn stats() -> [GenerationStats; 3] {
 /// from an analysis: an untraceable value, see
 /// [`Tracer::incomplete`](crate::Tracer::incomplete), `unfreeze`, a
 /// re-attached `get_mut` object, a collection that found garbage) is
-/// skipped. It still counts everywhere a collection is observable:
+/// skipped — unless objects taken out by `Gc::get_mut` are still detached,
+/// since a scan re-attaches those its generations refer to. It still counts everywhere a collection is observable:
 /// [`count`], [`stats`], callbacks, `DebugFlags::STATS`, its survivors
 /// moving to the next generation and the long-lived rule. Building a
 /// structure without dropping shared handles (a tree, a list built by

@@ -240,7 +240,10 @@ fn collect_generations(heap: &Heap, generation: usize, debug: DebugFlags) -> (us
         validate_members(heap);
     }
     let epoch = epoch::now();
-    if heap.policy.is_clean(generation, epoch) {
+    // While `Gc::get_mut` objects are detached a collection always scans:
+    // tracing is what re-attaches those the generations refer to, a move
+    // that `gc::census`/`gc::objects` show.
+    if heap.policy.is_clean(generation, epoch) && heap.lists.detached.is_empty() {
         generations::skip_collection(heap, generation, epoch);
         return (0, 0);
     }
