@@ -5,7 +5,8 @@
 //! Closing a widget drops the application's handle, but the bus still keeps
 //! the widget alive. This is not a garbage cycle — the bus is reachable — so
 //! no collector can free it; the tools below show *what* grows and *who*
-//! holds it.
+//! holds it. Section 5 shows `DebugFlags::RESOURCES`: files that were
+//! closed late, by the cycle collector.
 //!
 //! Run it with `cargo run --release --example leak_hunt`.
 
@@ -208,4 +209,64 @@ fn main() {
         .count();
     println!("widgets still alive behind the callbacks: {alive}");
     gc::track_allocations(false);
+
+    resources_closed_late();
+}
+
+/// A log window that owns an open file and is in a cycle with its parent.
+#[derive(Trace, Finalize)]
+struct LogPane {
+    parent: RefCell<Option<Gc<LogPane>>>,
+    children: RefCell<Vec<Gc<LogPane>>>,
+    /// A resource: `#[gc(skip)]` fields that need dropping make
+    /// `Trace::owns_resource` true, which `DebugFlags::RESOURCES` reports.
+    #[gc(skip)]
+    _file: std::fs::File,
+}
+
+/// 5. Which files were closed late? (Python's `ResourceWarning`)
+///
+/// A file inside a garbage cycle is closed only when a collection finds the
+/// cycle, not when the program drops its last handle. `DebugFlags::RESOURCES`
+/// writes a line for each such object the collector frees; the fix is to
+/// break the cycle (a `Weak` parent) or to close the file explicitly.
+fn resources_closed_late() {
+    println!("\n-- files closed only by the cycle collector (DebugFlags::RESOURCES) --");
+    let dir = std::env::temp_dir();
+    let open = |name: &str| std::fs::File::create(dir.join(name)).expect("create a temp file");
+    let root = Gc::new(LogPane {
+        parent: RefCell::new(None),
+        children: RefCell::new(Vec::new()),
+        _file: open("leak_hunt_root.log"),
+    });
+    let child = Gc::new(LogPane {
+        parent: RefCell::new(Some(root.clone())),
+        children: RefCell::new(Vec::new()),
+        _file: open("leak_hunt_child.log"),
+    });
+    root.children.borrow_mut().push(child);
+    drop(root); // parent <-> child: both files stay open
+
+    // The report goes to the debug sink; here a buffer, printed below.
+    let sink = std::rc::Rc::new(RefCell::new(Vec::<u8>::new()));
+    struct Shared(std::rc::Rc<RefCell<Vec<u8>>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    gc::set_debug_output(Some(Box::new(Shared(sink.clone()))));
+    gc::set_debug(gc::DebugFlags::RESOURCES);
+    let found = gc::collect();
+    gc::set_debug(gc::DebugFlags::empty());
+    gc::set_debug_output(None);
+    print!("{}", String::from_utf8_lossy(&sink.borrow()));
+    println!("(gc::collect() found {found} objects; each line above is a file that stayed open until then)");
+    for name in ["leak_hunt_root.log", "leak_hunt_child.log"] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
 }

@@ -201,4 +201,75 @@ pub mod __private {
             false
         }
     }
+
+    // `str` and slices are unsized but their answers are known: the probe
+    // asks them directly (a `Box<str>` or `Gc<[u32]>` field is untracked).
+    impl SizedTracking for &TrackingProbe<str> {
+        #[inline]
+        fn __needs_tracking(&self) -> bool {
+            false
+        }
+        #[inline]
+        fn __needs_tracking_shallow(&self) -> bool {
+            false
+        }
+        #[inline]
+        fn __owns_resource(&self) -> bool {
+            false
+        }
+    }
+
+    impl<T: crate::Trace> SizedTracking for &TrackingProbe<[T]> {
+        #[inline]
+        fn __needs_tracking(&self) -> bool {
+            T::needs_tracking()
+        }
+        #[inline]
+        fn __needs_tracking_shallow(&self) -> bool {
+            T::needs_tracking_shallow()
+        }
+        #[inline]
+        fn __owns_resource(&self) -> bool {
+            T::owns_resource()
+        }
+    }
+
+    /// Compares two types: `(&&SameType::<A, B>::NEW).__same()` is `true`
+    /// when `A` and `B` are the same type ([`IsSameType`]) and `false`
+    /// otherwise ([`NotSameType`]). The derive uses it to check that a field
+    /// type it recognised by its spelling (`Gc<X>`, `Option<..>`, `Box<..>`,
+    /// ...) is the type it thinks: a user's own `Gc` or `Option` makes it
+    /// fall back to asking the field type itself.
+    pub struct SameType<A: ?Sized, B: ?Sized>(PhantomData<A>, PhantomData<B>);
+
+    impl<A: ?Sized, B: ?Sized> SameType<A, B> {
+        /// The probe.
+        pub const NEW: SameType<A, B> = SameType(PhantomData, PhantomData);
+    }
+
+    /// The two types are the same (preferred: one autoref closer).
+    pub trait IsSameType {
+        /// `true`.
+        fn __same(&self) -> bool;
+    }
+
+    impl<A: ?Sized> IsSameType for &SameType<A, A> {
+        #[inline]
+        fn __same(&self) -> bool {
+            true
+        }
+    }
+
+    /// The two types differ, or are not known to be the same.
+    pub trait NotSameType {
+        /// `false`.
+        fn __same(&self) -> bool;
+    }
+
+    impl<A: ?Sized, B: ?Sized> NotSameType for SameType<A, B> {
+        #[inline]
+        fn __same(&self) -> bool {
+            false
+        }
+    }
 }

@@ -7,8 +7,11 @@
 //!   only looks externally referenced and survives (it may leak).
 //! - `trace` does not create, clone, drop or move `Gc`s, and does not mutate
 //!   the object graph; it may read through cells.
-//! - `needs_tracking` may return `false` only if no value of the type can own
-//!   a `Gc`; a wrong `false` only makes cycles through the type uncollectable.
+//! - `needs_tracking` may return `false` only if no value of the type can be
+//!   on a cycle of `Gc` edges: it owns no `Gc`, or only `Gc`s whose targets'
+//!   types own none (`struct Pair(Gc<u8>, Gc<String>)`, as the derive
+//!   answers). A wrong `false` only makes cycles through the type
+//!   uncollectable.
 
 use core::cell::{Cell, RefCell};
 use core::marker::PhantomData;
@@ -84,14 +87,33 @@ pub unsafe trait Trace: Finalize + 'static {
     /// ```
     fn trace(&self, tracer: &mut Tracer);
 
-    /// Whether a value of this type may own a `Gc`. Types answering `false`
-    /// are *untracked*: never linked into a generation, never scanned, and as
-    /// cheap as `Rc`. The default is `true`.
+    /// Whether a value of this type may be on a reference cycle. Types
+    /// answering `false` are *untracked*: never linked into a generation,
+    /// never scanned, and as cheap as `Rc`. The default is `true`.
+    ///
+    /// `false` is right for a type that owns no `Gc`, and for one whose
+    /// `Gc`s all point to types that own none: nothing such an object
+    /// reaches can lead back to it. The std impls answer the first case;
+    /// `Trace for Gc<T>` must answer `true`, because `T` may be unsized
+    /// (`Gc<dyn Trait>`) and cannot be asked. `#[derive(Trace)]` answers
+    /// the second case for fields spelled `Gc<X>` (also inside `Option`,
+    /// `RefCell`, `Box`, `Vec`, `VecDeque` and slices) by asking `X`'s
+    /// [shallow](Trace::needs_tracking_shallow) question, and answers
+    /// `Box<str>` and `Box<[T]>` fields from `str` and `T`.
     ///
     /// ```
-    /// use gc_core::{Gc, Trace};
+    /// use gc_core::{gc, Finalize, Gc, Trace};
     /// assert!(!String::needs_tracking());
     /// assert!(<Option<Gc<u8>>>::needs_tracking());
+    ///
+    /// #[derive(Trace, Finalize)]
+    /// struct Pair(Gc<u8>, Gc<String>); // edges only to leaves: no cycle
+    /// #[derive(Trace, Finalize)]
+    /// struct Node { next: Option<Gc<Node>>, name: Box<str> }
+    /// assert!(!Pair::needs_tracking());
+    /// assert!(Node::needs_tracking());
+    /// let p = Gc::new(Pair(Gc::new(1), Gc::new("a".to_string())));
+    /// assert!(!gc::is_tracked(&p));
     /// ```
     fn needs_tracking() -> bool
     where

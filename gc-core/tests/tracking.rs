@@ -42,3 +42,152 @@ fn tracking_answers() {
     // A recursive type terminates (conservatively tracked).
     assert!(Tree::needs_tracking());
 }
+
+// Derived types: an object whose `Gc`s all point to types that own no `Gc`
+// can never be on a cycle, so the derive makes it untracked (issue 17 item
+// 3). The derive recognises `Gc<X>` (and `Box`, `Vec`, `VecDeque`, `Option`,
+// `RefCell` around it, `Box<str>`, `Box<[T]>`) by spelling and checks that
+// the type is the one it thinks before using the finer answer.
+
+mod derived {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
+    use gc_core::{gc, Finalize, Gc, Trace};
+
+    #[derive(Trace, Finalize)]
+    pub struct Pair(pub Gc<u8>, pub Gc<String>);
+
+    #[derive(Trace, Finalize)]
+    pub struct Names {
+        pub name: Box<str>,
+        pub codes: Box<[u32]>,
+        pub boxed: Box<u64>,
+        pub parent_name: Option<Gc<str>>,
+        pub tags: RefCell<Vec<Gc<String>>>,
+        pub queue: VecDeque<Gc<[u8]>>,
+        pub nested: Vec<Option<Box<[Gc<u8>]>>>,
+    }
+
+    /// Recursive through `Gc`: can be on a cycle.
+    #[derive(Trace, Finalize)]
+    pub struct Node {
+        pub value: Gc<u8>,
+        pub next: RefCell<Option<Gc<Node>>>,
+    }
+
+    /// Points to a type that owns a `Gc` (even an untracked one): tracked,
+    /// the answer is shallow one level down.
+    #[derive(Trace, Finalize)]
+    pub struct ToPair(pub Gc<Pair>);
+
+    /// Recursive through `Box` without `Gc`: finite, untracked answer is
+    /// conservative (`Box<Tree>` asks `Tree`'s shallow question, `true`).
+    #[derive(Trace, Finalize)]
+    pub struct Tree {
+        pub kids: Vec<Tree>,
+        pub first: Option<Box<Tree>>,
+    }
+
+    /// A generic pointee is answered conservatively (`T: Trace` is not a
+    /// bound of the derived impl, so the probe cannot ask `T`).
+    #[derive(Trace, Finalize)]
+    pub struct Generic<T: 'static>(pub Gc<T>);
+
+    /// A trait object behind `Gc`: tracked.
+    pub trait Shape: Trace {}
+    #[derive(Trace, Finalize)]
+    pub struct Dyn(pub Gc<dyn Shape>);
+
+    #[test]
+    fn leaf_pointees_make_the_holder_untracked() {
+        assert!(!Pair::needs_tracking());
+        assert!(!Names::needs_tracking());
+        assert!(Node::needs_tracking());
+        assert!(ToPair::needs_tracking());
+        assert!(Tree::needs_tracking());
+        assert!(<Generic<u8>>::needs_tracking());
+        assert!(Dyn::needs_tracking());
+        // Shallow answers are unchanged: a `Gc` field is a pointer.
+        assert!(Pair::needs_tracking_shallow());
+    }
+
+    #[test]
+    fn untracked_holders_never_enter_a_generation_and_free_by_count() {
+        gc::collect();
+        let before = gc::count().0;
+        let leaf = Gc::new(7u8);
+        let text = Gc::new(String::from("x"));
+        let pairs: Vec<Gc<Pair>> = (0..100)
+            .map(|_| Gc::new(Pair(leaf.clone(), text.clone())))
+            .collect();
+        assert!(pairs.iter().all(|p| !gc::is_tracked(p)));
+        assert_eq!(gc::count().0, before, "no Pair joined generation 0");
+        assert_eq!(Gc::strong_count(&leaf), 101);
+        drop(pairs);
+        // Freed by their counts, which released the leaf handles.
+        assert_eq!(Gc::strong_count(&leaf), 1);
+        assert_eq!(Gc::strong_count(&text), 1);
+
+        let names = Gc::new(Names {
+            name: "n".into(),
+            codes: vec![1, 2].into_boxed_slice(),
+            boxed: Box::new(3),
+            parent_name: Some(Gc::from("p")),
+            tags: RefCell::new(vec![text.clone()]),
+            queue: VecDeque::from([Gc::from(&[1u8, 2][..])]),
+            nested: vec![Some(vec![leaf.clone()].into_boxed_slice())],
+        });
+        assert!(!gc::is_tracked(&names));
+        assert_eq!(Gc::strong_count(&text), 2);
+        assert_eq!(Gc::strong_count(&leaf), 2);
+        drop(names);
+        assert_eq!(Gc::strong_count(&text), 1);
+        assert_eq!(Gc::strong_count(&leaf), 1);
+    }
+
+    #[test]
+    fn a_cycle_of_tracked_nodes_with_untracked_leaves_is_collected() {
+        let leaf = Gc::new(1u8);
+        let a = Gc::new(Node {
+            value: leaf.clone(),
+            next: RefCell::new(None),
+        });
+        let b = Gc::new(Node {
+            value: leaf.clone(),
+            next: RefCell::new(Some(a.clone())),
+        });
+        *a.next.borrow_mut() = Some(b.clone());
+        assert!(gc::is_tracked(&a));
+        drop((a, b));
+        assert_eq!(gc::collect(), 2);
+        assert_eq!(Gc::strong_count(&leaf), 1);
+    }
+}
+
+// A type named like a shape that is not the std or gc-core one: the derive's
+// type check falls back to the field type's own answer.
+mod shadowed {
+    use gc_core::{Finalize, Trace, Tracer};
+
+    /// Not gc-core's `Gc`: owns a real `gc_core::Gc` to a tracked type.
+    pub struct Gc<T: 'static>(pub gc_core::Gc<Vec<gc_core::Gc<T>>>);
+    impl<T> Finalize for Gc<T> {}
+    // SAFETY: traces its one field.
+    unsafe impl<T: 'static> Trace for Gc<T> {
+        fn trace(&self, t: &mut Tracer) {
+            self.0.trace(t)
+        }
+    }
+
+    #[derive(Trace, Finalize)]
+    pub struct Holder(pub Gc<u8>);
+
+    #[test]
+    fn a_look_alike_gc_is_asked_itself() {
+        assert!(
+            Holder::needs_tracking(),
+            "the look-alike's impl says tracked"
+        );
+    }
+}

@@ -62,7 +62,14 @@ use syn::{
 ///   kept as written.
 /// - `needs_tracking` / `needs_tracking_shallow` are the OR of the same
 ///   question over the traced field types (of all variants for an enum), and
-///   `false` when nothing is traced.
+///   `false` when nothing is traced. A field spelled `Gc<X>` — also inside
+///   `Option`, `RefCell`, `Box`, `Vec`, `VecDeque` or a slice — answers
+///   `needs_tracking` with `X`'s shallow answer (an object whose `Gc`s all
+///   point to types owning no `Gc` cannot be on a cycle, so
+///   `struct Pair(Gc<u8>, Gc<String>)` is untracked), and `Box<str>` /
+///   `Box<[T]>` answer from `str` / `T`. The spelling is only a hint: the
+///   generated code checks that the field type is that std / gc-core type
+///   (a `SameType` probe) and otherwise asks the field type's own impl.
 /// - The last field of a struct may be unsized (`struct AnyNode(dyn Node)`,
 ///   `struct Tail<T: ?Sized> { len: usize, rest: T }`): its type is asked
 ///   through a probe that answers `true` (tracked) for a type not known to
@@ -209,8 +216,8 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
         .map(|field| field.ty)
         .filter(|ty| seen.insert(ty.to_token_stream().to_string()))
         .collect();
-    let needs_tracking = or_over(&krate, &types, tail, quote!(needs_tracking));
-    let needs_tracking_shallow = or_over(&krate, &types, tail, quote!(needs_tracking_shallow));
+    let needs_tracking = or_over(&krate, &types, tail, Question::Deep);
+    let needs_tracking_shallow = or_over(&krate, &types, tail, Question::Shallow);
     // A resource: a skipped field that needs dropping, or a traced field
     // whose type says it owns one.
     let mut seen_skipped = std::collections::HashSet::new();
@@ -219,7 +226,7 @@ fn expand_trace(input: DeriveInput) -> syn::Result<TokenStream2> {
         .flat_map(|arm| &arm.skipped)
         .filter(|ty| seen_skipped.insert(ty.to_token_stream().to_string()))
         .map(|ty| quote_spanned!(ty.span()=> ::core::mem::needs_drop::<#ty>()));
-    let traced_resources = or_over(&krate, &types, tail, quote!(owns_resource));
+    let traced_resources = or_over(&krate, &types, tail, Question::OwnsResource);
     let owns_resource = quote!(#(#skipped_drops ||)* #traced_resources);
 
     let mut bounded = input.generics.clone();
@@ -283,32 +290,179 @@ fn expand_finalize(input: DeriveInput) -> syn::Result<TokenStream2> {
     })
 }
 
+/// The questions a derived impl answers from its field types.
+#[derive(Clone, Copy, PartialEq)]
+enum Question {
+    /// `needs_tracking`.
+    Deep,
+    /// `needs_tracking_shallow`.
+    Shallow,
+    /// `owns_resource`.
+    OwnsResource,
+}
+
+impl Question {
+    fn method(self) -> Ident {
+        let name = match self {
+            Question::Deep => "needs_tracking",
+            Question::Shallow => "needs_tracking_shallow",
+            Question::OwnsResource => "owns_resource",
+        };
+        Ident::new(name, Span::call_site())
+    }
+}
+
 /// `<A as Trace>::question() || <B as Trace>::question() || …`, or `false`.
 /// The type `tail` (the last field of a struct, which may be unsized) is
 /// asked through `__private::TrackingProbe`, which answers `true` for a type
-/// not known to be sized.
+/// not known to be sized. The tracking questions of a field whose type is
+/// spelled as a known shape around `Gc` (see [`shape`]) are answered from
+/// the shape when the type is the one its spelling suggests.
 fn or_over(
     krate: &TokenStream2,
     types: &[&Type],
     tail: Option<&Type>,
-    question: TokenStream2,
+    question: Question,
 ) -> TokenStream2 {
     if types.is_empty() {
         return quote!(false);
     }
-    let probe_method = format_ident!("__{}", question.to_string());
     let calls = types.iter().map(|ty| {
-        if tail.is_some_and(|tail| same_type(tail, ty)) {
-            quote_spanned!(ty.span()=> {
-                #[allow(unused_imports)]
-                use #krate::__private::{SizedTracking as _, UnsizedTracking as _};
-                (&&#krate::__private::TrackingProbe::<#ty>::NEW).#probe_method()
-            })
+        let ty: &Type = ty;
+        let direct = if tail.is_some_and(|tail| same_type(tail, ty)) {
+            probe(krate, ty, question)
         } else {
-            quote_spanned!(ty.span()=> <#ty as #krate::Trace>::#question())
+            let method = question.method();
+            quote_spanned!(ty.span()=> <#ty as #krate::Trace>::#method())
+        };
+        if question == Question::OwnsResource {
+            return direct;
+        }
+        match shape(krate, ty, question) {
+            Some(Shape { canonical, answer }) => {
+                quote_spanned!(ty.span()=> ({
+                    #[allow(unused_imports)]
+                    use #krate::__private::{IsSameType as _, NotSameType as _};
+                    if (&&#krate::__private::SameType::<#ty, #canonical>::NEW).__same() {
+                        #answer
+                    } else {
+                        #direct
+                    }
+                }))
+            }
+            _ => direct,
         }
     });
     quote!(#(#calls)||*)
+}
+
+/// `question` asked of `ty` through `__private::TrackingProbe`, which
+/// answers for a sized `Trace` type, `str` and slices, and conservatively
+/// (`true`, tracked) for any other type that may be unsized.
+fn probe(krate: &TokenStream2, ty: &Type, question: Question) -> TokenStream2 {
+    let method = format_ident!("__{}", question.method());
+    quote_spanned!(ty.span()=> {
+        #[allow(unused_imports)]
+        use #krate::__private::{SizedTracking as _, UnsizedTracking as _};
+        (&&#krate::__private::TrackingProbe::<#ty>::NEW).#method()
+    })
+}
+
+/// A field type recognised by its spelling: `canonical` is the type it
+/// stands for if every name in it means the std or gc-core item (the
+/// derive checks that the field type *is* `canonical` before using
+/// `answer`), and `answer` the tracking question's answer for it.
+struct Shape {
+    canonical: TokenStream2,
+    answer: TokenStream2,
+}
+
+/// Recognises the shapes in which a type's tracking answer is known to be
+/// finer than its `Trace` impl can say: `Gc<X>`, whose target can be on a
+/// cycle only if `X` can own a `Gc` at all (`X`'s *shallow* answer; the
+/// generic `Trace for Gc<T>`, with `T` possibly unsized, cannot ask `T`),
+/// and `Box`, `Vec`, `VecDeque`, `Option`, `RefCell` and slices around such
+/// a shape or around `str` / `[T]` (`Box<str>`, `Box<[u32]>`, which the generic
+/// `Box<T: ?Sized>` impl answers conservatively).
+///
+/// Termination: a nested shape is answered from its spelling (finite); a
+/// type that is not a shape is asked through its impl, and the shallow
+/// question whenever a pointer (`Gc`, `Box`, `Vec`, `VecDeque`) leads to it,
+/// as the container impls do, so recursive types stay finite.
+fn shape(krate: &TokenStream2, ty: &Type, question: Question) -> Option<Shape> {
+    shape_in(krate, ty, question, false)
+}
+
+fn shape_in(
+    krate: &TokenStream2,
+    ty: &Type,
+    question: Question,
+    behind_pointer: bool,
+) -> Option<Shape> {
+    let ty = match ty {
+        Type::Group(group) => return shape_in(krate, &group.elem, question, behind_pointer),
+        Type::Paren(paren) => return shape_in(krate, &paren.elem, question, behind_pointer),
+        // A slice holds its elements inline: the same question of them.
+        Type::Slice(slice) => {
+            let inner = shape_in(krate, &slice.elem, question, behind_pointer)?;
+            let canonical = inner.canonical;
+            return Some(Shape {
+                canonical: quote!([#canonical]),
+                answer: inner.answer,
+            });
+        }
+        Type::Path(path) if path.qself.is_none() => path,
+        _ => return None,
+    };
+    let segment = ty.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+        return None;
+    };
+    let [syn::GenericArgument::Type(arg)] = args.args.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let name = segment.ident.to_string();
+    let (wrapper, pointer) = match name.as_str() {
+        "Gc" => (quote!(#krate::Gc), true),
+        "Box" => (quote!(::std::boxed::Box), true),
+        "Vec" => (quote!(::std::vec::Vec), true),
+        "VecDeque" => (quote!(::std::collections::VecDeque), true),
+        "Option" => (quote!(::core::option::Option), false),
+        "RefCell" => (quote!(::core::cell::RefCell), false),
+        _ => return None,
+    };
+    if pointer && question == Question::Shallow {
+        // A pointer is `true` to the shallow question whatever it holds.
+        return Some(Shape {
+            canonical: quote!(#wrapper<#arg>),
+            answer: quote!(true),
+        });
+    }
+    // What is asked of the argument: a `Gc`'s target can be on a cycle only
+    // if it can own a `Gc` at all (the shallow question); the other shapes
+    // hold their argument's values, and ask the same question of them.
+    let inner_question = if name == "Gc" {
+        Question::Shallow
+    } else {
+        question
+    };
+    let behind_pointer = behind_pointer || pointer;
+    let inner = shape_in(krate, arg, inner_question, behind_pointer).unwrap_or_else(|| {
+        let leaf_question = if behind_pointer {
+            Question::Shallow
+        } else {
+            inner_question
+        };
+        Shape {
+            canonical: arg.to_token_stream(),
+            answer: probe(krate, arg, leaf_question),
+        }
+    });
+    let canonical = inner.canonical;
+    Some(Shape {
+        canonical: quote!(#wrapper<#canonical>),
+        answer: inner.answer,
+    })
 }
 
 fn same_type(a: &Type, b: &Type) -> bool {
@@ -777,6 +931,45 @@ mod tests {
             let out = trace(input);
             assert!(!out.contains("TrackingProbe"), "{out}");
         }
+    }
+
+    #[test]
+    fn gc_shapes_are_checked_then_answered_from_the_pointee() {
+        let out = trace(parse_quote! {
+            struct P { a: Gc<u8>, b: RefCell<Vec<Gc<str>>>, c: Box<str>, d: Foo<u8> }
+        });
+        // The field type is compared with the canonical type it is spelled
+        // like, then `X`'s shallow answer is used; otherwise the field's own.
+        assert!(
+            out.contains("SameType :: < Gc < u8 > , :: gc_core :: Gc < u8 > > :: NEW) . __same ()"),
+            "{out}"
+        );
+        assert!(
+            out.contains("TrackingProbe :: < u8 > :: NEW) . __needs_tracking_shallow ()"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "SameType :: < RefCell < Vec < Gc < str > > > , :: core :: cell :: RefCell < \
+                 :: std :: vec :: Vec < :: gc_core :: Gc < str > > > > :: NEW)"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("SameType :: < Box < str > , :: std :: boxed :: Box < str > >"),
+            "{out}"
+        );
+        assert!(
+            out.contains("< Gc < u8 > as :: gc_core :: Trace > :: needs_tracking ()"),
+            "{out}"
+        );
+        // Not a shape: asked directly, no probe.
+        assert!(!out.contains("SameType :: < Foo"), "{out}");
+        // `owns_resource` never uses shapes.
+        assert!(
+            out.contains("< Gc < u8 > as :: gc_core :: Trace > :: owns_resource ()"),
+            "{out}"
+        );
     }
 
     #[test]
