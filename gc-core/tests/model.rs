@@ -794,12 +794,13 @@ fn fixed_programs() -> Vec<Program> {
                 },
             ],
         ),
-        // A limitation of gc-core's re-analysis (reported, kept as it is):
-        // n2 -> n1 (detached) -> n0 -> n0, n2 -> n2, all garbage. The full
-        // collection finds n2, re-attaches n1 and analyses the survivors
-        // again with n1 — whose reference from n2, garbage already, counts
-        // as an outside one; so n0 survives (n1 is freed by counting in
-        // the teardown) and only the next collection finds it: 1, then 1
+        // Re-analysis after a re-attachment is exact: n2 -> n1 (detached)
+        // -> n0 -> n0, n2 -> n2, all garbage. The full collection finds n2,
+        // re-attaches n1 and analyses everything again, n2 included, whose
+        // edge to n1 is internal, so one collection finds all three. (Until
+        // the second round analysed the survivors only, n2's edge counted
+        // as an outside reference, n0 survived and the next collection
+        // found it: 1, then 1.)
         prog(
             Exact,
             &[
@@ -1109,10 +1110,10 @@ fn decode_inverts_encode() {
 // one-minute libFuzzer run agreed with the oracle before `Probe`, `GetMut`,
 // `MoveEdge`, `Borrow`, `SaveAll`, `ClearGarbage` and `Link`; with them,
 // 500,000 more found only the oracle bug below, and pass since its fix.
-// The first generated program with `GetMut` and `MoveEdge` found the
-// re-analysis limitation kept (as gc-core does it) among the fixed programs:
-// a full collection can leave garbage that hangs on a re-attached node
-// behind garbage it found first, so the finale collects twice.
+// The first generated program with `GetMut` and `MoveEdge` found a
+// re-analysis imprecision (a full collection could leave garbage that hangs
+// on a re-attached node behind garbage it found first), fixed since; its
+// program is among the fixed programs above.
 
 /// An oracle bug, not gc-core's: the teardown frees each garbage object
 /// right after its value's drop, so the frees and allocations of a cascade

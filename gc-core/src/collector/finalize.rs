@@ -43,12 +43,7 @@ pub(super) fn handle_garbage(
         // Finalizers and `gc::garbage()` see intact objects. The analysis
         // after the finalizers needs its members unflagged and `IN_GEN`, like
         // a young collection's (and no full collection can run meanwhile).
-        for l in unreachable.iter() {
-            // SAFETY: live garbage objects.
-            let hdr = unsafe { header_of(l).as_ref() };
-            hdr.clear(flags::DEAD | flags::COLLECTING);
-            heap.enter_gen(hdr);
-        }
+        super::revive_for_reanalysis(heap, unreachable);
     }
     if finalizable {
         run_finalizers(unreachable);

@@ -300,32 +300,45 @@ fn validate_members(heap: &Heap) {
 /// proves it is no longer borrowed, and it may close a cycle with the
 /// members (its only handle can be moved into an object it reaches, without
 /// a new handle that would have re-attached it earlier). So it becomes a
-/// member after all, and the survivors are analysed again with it (the
-/// garbage found so far stays garbage: more members only mean fewer outside
-/// references). A chain of detached objects takes one round per link; each
-/// round only happens when an analysis re-attached something, which each
-/// detached object does once.
+/// member after all, and the analysis runs again over everything: the
+/// survivors, the re-attached objects *and the garbage found so far*, which
+/// goes back into the work list (revived as the finalization path revives
+/// it). Re-analysing the garbage too keeps the answer exact: its edges into
+/// the survivors are internal, not outside references, so a survivor that
+/// only garbage referred to is found in the same collection (analysing the
+/// survivors alone would count those edges as outside references and leave
+/// such objects for the next collection). A chain of detached objects takes
+/// one round per link; each round only happens when an analysis re-attached
+/// something, which each detached object does once.
 fn analyse_with_reattached(
     heap: &Heap,
     work: &List,
     unreachable: &List,
     members: analysis::Members,
 ) -> analysis::Analysis {
-    let mut total = analysis::find_unreachable(heap, work, unreachable, members);
+    let mut analysis = analysis::find_unreachable(heap, work, unreachable, members);
     while !heap.lists.reattached.is_empty() {
         heap.take_reattached(work);
-        let more = List::new_uninit();
-        more.init();
-        let round = analysis::find_unreachable(heap, work, &more, members);
-        unreachable.append(&more);
-        total = analysis::Analysis {
-            reachable: round.reachable,
-            unreachable: total.unreachable + round.unreachable,
-            finalizable: total.finalizable || round.finalizable,
-            with_weak: total.with_weak || round.with_weak,
-        };
+        revive_for_reanalysis(heap, unreachable);
+        work.append(unreachable);
+        validate_list(work, ListState::Members);
+        analysis = analysis::find_unreachable(heap, work, unreachable, members);
     }
-    total
+    analysis
+}
+
+/// Undoes what [`analysis::find_unreachable`] did to the objects it found
+/// unreachable (flagged `DEAD | COLLECTING`, out of the generations), so
+/// that they can be members of another analysis: unflagged and `IN_GEN`, as
+/// [`analysis::find_unreachable`] requires of its work list.
+pub(super) fn revive_for_reanalysis(heap: &Heap, unreachable: &List) {
+    for l in unreachable.iter() {
+        // SAFETY: live objects of the unreachable list: no teardown has run
+        // since the analysis put them there.
+        let hdr = unsafe { header_of(l).as_ref() };
+        hdr.clear(flags::DEAD | flags::COLLECTING);
+        heap.enter_gen(hdr);
+    }
 }
 
 /// What a list must look like between phases (see [`validate_list`]).
