@@ -49,6 +49,23 @@
 //! event after `A`'s start, excluded. So `A` freed `F` (or found garbage,
 //! an event): contradiction. ∎
 //!
+//! What the epoch cannot do: let a full collection of a growing heap
+//! analyse only what joined since the last full collection, treating the
+//! older part as outside references, when only *that part* saw no event.
+//! A handle to an old object can be moved into a new one without any
+//! event on the old part. Counterexample: old `R -> O`, the program's only
+//! handle `r` to `R`; `let y = Gc::new(Node { edges: vec![r] })` moves `r`
+//! into the new `Y`; `o.edges.push(y.clone())`, reaching `O` through
+//! `y -> R -> O`; `drop(y)`. The only event is the decrement of the *new*
+//! `Y`, yet `{Y, R, O}` is now garbage, and an analysis of the new part
+//! alone counts `O -> Y` as an outside reference and keeps it. Knowing
+//! which old objects lost their outside references would take a barrier
+//! on every store of a handle into a traced field (std's `RefCell` has
+//! none), or per-object outside counts kept up to date, which the same
+//! moves make impossible. So a dirty full collection analyses the whole
+//! heap, and the 25 % rule keeps the total of those analyses within a
+//! constant factor of the objects added.
+//!
 //! The counter is a thread-local cell of its own, not a heap field, so that
 //! the drop of a handle pays one thread-local increment and no lookup of the
 //! heap.
