@@ -28,8 +28,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use gc_bench::bench_support::{
-    median, run_child, ChildMode, ChildOutcome, Sizes, Workload, CHILD_ENV, IMPLS, IMPL_ENV,
-    MAX_REPS, MEM_KIND_ENV, MIN_TIME_ENV, REPS_ENV, SCALE_ENV, SIZE_ENV, WARMUP_ENV, WORKLOAD_ENV,
+    binary_trees_depth, binary_trees_expected, median, run_child, ChildMode, ChildOutcome, Sizes,
+    Workload, CHILD_ENV, IMPLS, IMPL_ENV, MAX_REPS, MEM_KIND_ENV, MIN_TIME_ENV, REPS_ENV,
+    SCALE_ENV, SIZE_ENV, WARMUP_ENV, WORKLOAD_ENV,
 };
 
 /// Peers (not gc-core, not `Rc`).
@@ -623,6 +624,41 @@ impl Report<'_> {
                 fmt_count(s.churn_old_large)
             ),
             Workload::DeepChain => format!("deep_chain: drop a {}-chain", fmt_count(s.deep_chain)),
+            Workload::BinaryTrees => format!(
+                "binary_trees: Benchmarks Game, N={} ({} nodes)",
+                binary_trees_depth(s.bt_n),
+                fmt_count(binary_trees_expected(s.bt_n) as usize)
+            ),
+            Workload::GcBench => format!(
+                "gcbench: Boehm's GCBench, stretch {}, long-lived {}, depths {}..={} ({} nodes)",
+                s.gcbench.stretch_depth,
+                s.gcbench.long_lived_depth,
+                s.gcbench.min_depth,
+                s.gcbench.max_depth,
+                fmt_count(s.gcbench.nodes())
+            ),
+            Workload::RccBinaryTrees => {
+                format!(
+                    "rcb_binary_trees: rust-cc-benchmarks, depth {}",
+                    s.rcb_depth
+                )
+            }
+            Workload::RccParentTrees => format!(
+                "rcb_parent_trees: rust-cc-benchmarks, parent pointers, depth {}",
+                s.rcb_depth
+            ),
+            Workload::RccLinkedList => format!(
+                "rcb_linked_list: rust-cc-benchmarks, {}-node list × 30",
+                fmt_count(s.rcb_list)
+            ),
+            Workload::RccStress => format!(
+                "rcb_stress: rust-cc-benchmarks, {} nodes",
+                fmt_count(s.rcb_stress)
+            ),
+            Workload::DllGrow => format!(
+                "dll_grow: {}-node doubly linked list grown, dropped",
+                fmt_count(s.dll_grow)
+            ),
         }
     }
 
