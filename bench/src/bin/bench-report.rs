@@ -28,9 +28,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use gc_bench::bench_support::{
-    binary_trees_depth, binary_trees_expected, median, run_child, ChildMode, ChildOutcome, Sizes,
-    Workload, CHILD_ENV, IMPLS, IMPL_ENV, MAX_REPS, MEM_KIND_ENV, MIN_TIME_ENV, REPS_ENV,
-    SCALE_ENV, SIZE_ENV, WARMUP_ENV, WORKLOAD_ENV,
+    binary_trees_depth, binary_trees_expected, median, run_child, ChildMode, ChildOutcome, Probe,
+    Sizes, Workload, BT_N_ENV, CHILD_ENV, IMPLS, IMPL_ENV, MAX_REPS, MEM_KIND_ENV, MIN_TIME_ENV,
+    PROBE_ENV, REPS_ENV, SCALE_ENV, SIZE_ENV, WARMUP_ENV, WORKLOAD_ENV,
 };
 
 /// Peers (not gc-core, not `Rc`).
@@ -62,7 +62,36 @@ const CALLGRIND: &[(Workload, usize, usize)] = &[
 const MIN_TIME_MS: u64 = 500;
 
 /// Time limit of one child.
-const CHILD_LIMIT: Duration = Duration::from_secs(900);
+const CHILD_LIMIT: Duration = Duration::from_secs(300);
+
+/// The CPython column (`bench/python/bench.py`).
+const CPYTHON: &str = "CPython";
+
+/// The workloads `bench/python/bench.py` expresses.
+const PY_WORKLOADS: &[Workload] = &[
+    Workload::Tree,
+    Workload::BinaryTrees,
+    Workload::Cycles2,
+    Workload::BigCycle,
+    Workload::RandomGraph,
+    Workload::DllGrow,
+];
+
+/// Workloads whose `Rc` version breaks cycles by hand ("Rc†").
+const HAND_BROKEN: &[Workload] = &[
+    Workload::Cycles2,
+    Workload::Cycles2Collect,
+    Workload::BigCycle,
+    Workload::BigCycleCollect,
+    Workload::RandomGraph,
+    Workload::RandomGraphCollect,
+    Workload::YoungChurnSmall,
+    Workload::YoungChurnLarge,
+    Workload::RccParentTrees,
+    Workload::RccLinkedList,
+    Workload::RccStress,
+    Workload::DllGrow,
+];
 
 struct Options {
     reps: usize,
@@ -71,6 +100,8 @@ struct Options {
     output: PathBuf,
     impls: Vec<String>,
     workloads: Vec<Workload>,
+    python: bool,
+    pauses: bool,
 }
 
 fn parse_options(root: &Path) -> Options {
@@ -81,6 +112,8 @@ fn parse_options(root: &Path) -> Options {
         output: root.join("BENCHMARKS.md"),
         impls: IMPLS.iter().map(|s| s.to_string()).collect(),
         workloads: Workload::ALL.to_vec(),
+        python: true,
+        pauses: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -104,6 +137,8 @@ fn parse_options(root: &Path) -> Options {
                     .unwrap_or_else(|| usage("--rounds needs a positive number"))
             }
             "--no-valgrind" => o.valgrind = false,
+            "--no-python" => o.python = false,
+            "--no-pauses" => o.pauses = false,
             "--output" => o.output = PathBuf::from(value("--output")),
             "--impls" => {
                 o.impls = value("--impls").split(',').map(str::to_string).collect();
@@ -132,8 +167,8 @@ fn usage(msg: &str) -> ! {
         eprintln!("bench-report: {msg}");
     }
     eprintln!(
-        "usage: bench-report [--reps N] [--rounds N] [--no-valgrind] [--output PATH] \
-         [--impls a,b] [--workloads a,b]\n  impls: {}\n  workloads: {}",
+        "usage: bench-report [--reps N] [--rounds N] [--no-valgrind] [--no-python] \
+         [--no-pauses] [--output PATH] [--impls a,b] [--workloads a,b]\n  impls: {}\n  workloads: {}",
         IMPLS.join(","),
         Workload::ALL.map(Workload::name).join(",")
     );
@@ -154,39 +189,51 @@ fn main() {
     eprintln!("worker: {}", exe.display());
     let sizes = Sizes::from_env();
 
+    let python = if opts.python { python_version() } else { None };
+    let runner = Runner {
+        exe: exe.clone(),
+        script: root.join("bench").join("python").join("bench.py"),
+        python: python.is_some(),
+        sizes,
+    };
+    // CPython is a column when python3 runs; its cells say why not otherwise.
+    let mut columns: Vec<String> = opts.impls.clone();
+    if opts.python {
+        columns.push(CPYTHON.to_string());
+    }
+
     // Rounds: every implementation runs once per round, so a slow phase of
     // the (shared, noisy) machine hits all of them rather than one.
     let mut times: BTreeMap<(Workload, String), Result<Vec<f64>, String>> = BTreeMap::new();
+    let mut cold: BTreeMap<(Workload, String), Result<Vec<f64>, String>> = BTreeMap::new();
     let mut diags: BTreeMap<(Workload, String), Diag> = BTreeMap::new();
     for &w in &opts.workloads {
         for round in 1..=opts.rounds {
-            for name in &opts.impls {
+            for name in &columns {
                 let key = (w, name.clone());
                 if let Some(Err(_)) = times.get(&key) {
-                    continue; // failed in an earlier round
+                    continue; // failed in an earlier round (or not expressible)
+                }
+                if let Some(why) = runner.unavailable(name, w) {
+                    times.insert(key, Err(why));
+                    continue;
                 }
                 let (reps, warmup) = match w {
                     // A 10M chain per repetition; no warm-up needed for a drop.
                     Workload::DeepChain => (1, false),
+                    // Long runs: one timed repetition per round after the warm-up.
+                    _ if w.heavy() || name == CPYTHON => (1, true),
                     _ => (opts.reps, true),
                 };
                 let t = Instant::now();
-                let r = time_child(&exe, name, w, reps, warmup);
-                eprintln!(
-                    "{:<22} round {round} {:<15} {:>10} ({:.1} s)",
-                    w.name(),
-                    name,
-                    match &r {
-                        Ok(v) => fmt_ns(median(&v.times).unwrap_or(f64::NAN)),
-                        Err(e) => e.clone(),
-                    },
-                    t.elapsed().as_secs_f64()
-                );
+                let r = runner.time_child(name, w, reps, warmup);
+                log_run(w.name(), "warm", round, name, &r, t);
                 match r {
                     Ok(v) => {
                         let d = diags.entry(key.clone()).or_default();
                         d.minflt.push(v.minflt);
                         d.collections.push(v.collections);
+                        d.skipped.push(v.skipped);
                         if let Ok(all) = times.entry(key).or_insert_with(|| Ok(Vec::new())) {
                             all.extend(v.times);
                         }
@@ -196,8 +243,79 @@ fn main() {
                     }
                 }
             }
+            // Cold: a fresh process per measured run, no warm-up.
+            if !Workload::COLD.contains(&w) {
+                continue;
+            }
+            for name in &columns {
+                let key = (w, name.clone());
+                if let Some(Err(e)) = times.get(&key) {
+                    cold.insert(key, Err(e.clone()));
+                    continue;
+                }
+                if let Some(Err(_)) = cold.get(&key) {
+                    continue;
+                }
+                let t = Instant::now();
+                let r = runner.time_child(name, w, 1, false);
+                log_run(w.name(), "cold", round, name, &r, t);
+                match r {
+                    Ok(v) => {
+                        if let Ok(all) = cold.entry(key).or_insert_with(|| Ok(Vec::new())) {
+                            all.extend(v.times);
+                        }
+                    }
+                    Err(e) => {
+                        cold.insert(key, Err(e));
+                    }
+                }
+            }
         }
     }
+
+    // Pause probes: one fresh process per implementation, probe and round.
+    let mut pauses: BTreeMap<(Probe, String), Result<Vec<PauseResult>, String>> = BTreeMap::new();
+    if opts.pauses {
+        for p in Probe::ALL {
+            for round in 1..=opts.rounds {
+                for name in &columns {
+                    let key = (p, name.clone());
+                    if let Some(Err(_)) = pauses.get(&key) {
+                        continue;
+                    }
+                    let t = Instant::now();
+                    let r = if name == CPYTHON && !runner.python {
+                        Err("python3 not found".to_string())
+                    } else {
+                        runner.pause_child(name, p)
+                    };
+                    eprintln!(
+                        "pause {:<16} round {round} {:<15} {} ({:.1} s)",
+                        p.name(),
+                        name,
+                        match &r {
+                            Ok(v) => format!("max {} floating {}", fmt_ns(v.max), v.floating),
+                            Err(e) => e.clone(),
+                        },
+                        t.elapsed().as_secs_f64()
+                    );
+                    match r {
+                        Ok(v) => {
+                            if let Ok(all) = pauses.entry(key).or_insert_with(|| Ok(Vec::new())) {
+                                all.push(v);
+                            }
+                        }
+                        Err(e) => {
+                            pauses.insert(key, Err(e));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let micro = runner.micro_child();
+    eprintln!("micro: {micro:?}");
 
     let mut mem: BTreeMap<(&str, String), Result<MemResult, String>> = BTreeMap::new();
     for kind in ["chain", "leaves"] {
@@ -229,8 +347,13 @@ fn main() {
 
     let report = Report {
         opts: &opts,
+        columns: &columns,
+        python,
         sizes,
         times,
+        cold,
+        pauses,
+        micro,
         diags,
         mem,
         header,
@@ -241,8 +364,7 @@ fn main() {
         elapsed: started.elapsed(),
         root: &root,
     };
-    let mut text = report.render();
-    text.push_str(&kept_sections(&opts.output));
+    let text = report.render();
     std::fs::write(&opts.output, text).unwrap_or_else(|e| {
         eprintln!("bench-report: cannot write {}: {e}", opts.output.display());
         std::process::exit(1)
@@ -252,20 +374,6 @@ fn main() {
         opts.output.display(),
         started.elapsed().as_secs_f64()
     );
-}
-
-/// The line after which `BENCHMARKS.md` holds sections written by hand
-/// (results of the other criterion benches); a new report keeps them.
-const KEPT_MARKER: &str = "<!-- bench-report keeps everything below this line -->";
-
-/// The marker and everything after it in the existing report at `path`, or
-/// just the marker if there is none.
-fn kept_sections(path: &Path) -> String {
-    let old = std::fs::read_to_string(path).unwrap_or_default();
-    match old.find(KEPT_MARKER) {
-        Some(at) => format!("\n{}", &old[at..]),
-        None => format!("\n{KEPT_MARKER}\n"),
-    }
 }
 
 /// Build the bench binary and return its path.
@@ -337,7 +445,6 @@ fn outcome_to_result(o: ChildOutcome) -> Result<BTreeMap<String, Vec<String>>, S
     }
 }
 
-/// Timed repetitions (ns) of `w` in a fresh child.
 /// What one timing child reports.
 struct TimeResult {
     /// Timed runs (ns).
@@ -346,42 +453,185 @@ struct TimeResult {
     minflt: f64,
     /// gc-core collections per timed run, by generation.
     collections: [f64; 3],
+    /// Of those, the ones skipped (proven empty), by generation.
+    skipped: [f64; 3],
 }
 
-/// Timed repetitions of `w` in a fresh child.
-fn time_child(
-    exe: &Path,
-    impl_name: &str,
-    w: Workload,
-    reps: usize,
-    warmup: bool,
-) -> Result<TimeResult, String> {
-    let mut cmd = worker(exe, ChildMode::Time, impl_name);
-    cmd.env(WORKLOAD_ENV, w.name())
-        .env(REPS_ENV, reps.to_string())
-        .env(
-            MIN_TIME_ENV,
-            if warmup { MIN_TIME_MS } else { 0 }.to_string(),
-        )
-        .env(WARMUP_ENV, if warmup { "1" } else { "0" });
-    let r = outcome_to_result(run_child(cmd, CHILD_LIMIT))?;
-    let numbers = |key: &str| -> Vec<f64> {
-        r.get(key)
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t.parse().ok())
-            .collect()
-    };
-    let times = numbers("times");
-    if times.is_empty() {
-        return Err("no times reported".to_string());
+/// What one pause child reports.
+#[derive(Debug, Clone)]
+struct PauseResult {
+    /// Steps taken.
+    steps: f64,
+    /// The whole growth (ns).
+    total: f64,
+    /// Longest step, 99.9th and 99th percentile, median (ns).
+    max: f64,
+    p999: f64,
+    p99: f64,
+    p50: f64,
+    /// Peak of unreachable objects not yet freed.
+    floating: f64,
+    /// gc-core's (or CPython's) gen-0 threshold in that process.
+    threshold: f64,
+    /// Collections during the growth, by generation, and the skipped ones.
+    collections: [f64; 3],
+    skipped: [f64; 3],
+}
+
+/// Starts the children: the bench binary, or `python3 bench/python/bench.py`
+/// for the CPython column.
+struct Runner {
+    exe: PathBuf,
+    script: PathBuf,
+    python: bool,
+    sizes: Sizes,
+}
+
+impl Runner {
+    /// Why `name` cannot run `w`, if it cannot.
+    fn unavailable(&self, name: &str, w: Workload) -> Option<String> {
+        if name != CPYTHON {
+            return None;
+        }
+        if !self.python {
+            return Some("python3 not found".to_string());
+        }
+        (!PY_WORKLOADS.contains(&w)).then(|| "n/a".to_string())
     }
-    let c = numbers("collections");
-    Ok(TimeResult {
-        times,
-        minflt: numbers("minflt").first().copied().unwrap_or(f64::NAN),
-        collections: [0, 1, 2].map(|g| c.get(g).copied().unwrap_or(f64::NAN)),
-    })
+
+    fn command(&self, mode: ChildMode, impl_name: &str) -> Command {
+        if impl_name == CPYTHON {
+            let s = &self.sizes;
+            let mut cmd = Command::new("python3");
+            cmd.arg(&self.script)
+                .env(CHILD_ENV, mode.name())
+                .env(IMPL_ENV, impl_name)
+                .env(
+                    "GC_BENCH_PY_SIZES",
+                    format!(
+                        "tree_depth={},cycles2={},big_cycle={},graph_nodes={},graph_edges={},\
+                         bt_n={},dll_grow={}",
+                        s.tree_depth,
+                        s.cycles2,
+                        s.big_cycle,
+                        s.graph_nodes,
+                        s.graph_edges,
+                        s.bt_n,
+                        s.dll_grow
+                    ),
+                );
+            cmd
+        } else {
+            worker(&self.exe, mode, impl_name)
+        }
+    }
+
+    /// Timed repetitions of `w` in a fresh child.
+    fn time_child(
+        &self,
+        impl_name: &str,
+        w: Workload,
+        reps: usize,
+        warmup: bool,
+    ) -> Result<TimeResult, String> {
+        let mut cmd = self.command(ChildMode::Time, impl_name);
+        cmd.env(WORKLOAD_ENV, w.name())
+            .env(REPS_ENV, reps.to_string())
+            .env(
+                MIN_TIME_ENV,
+                if warmup && !w.heavy() { MIN_TIME_MS } else { 0 }.to_string(),
+            )
+            .env(WARMUP_ENV, if warmup { "1" } else { "0" });
+        let r = outcome_to_result(run_child(cmd, CHILD_LIMIT))?;
+        let numbers = |key: &str| -> Vec<f64> {
+            r.get(key)
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.parse().ok())
+                .collect()
+        };
+        let times = numbers("times");
+        if times.is_empty() {
+            return Err("no times reported".to_string());
+        }
+        let c = numbers("collections");
+        let sk = numbers("skipped");
+        Ok(TimeResult {
+            times,
+            minflt: numbers("minflt").first().copied().unwrap_or(f64::NAN),
+            collections: [0, 1, 2].map(|g| c.get(g).copied().unwrap_or(f64::NAN)),
+            skipped: [0, 1, 2].map(|g| sk.get(g).copied().unwrap_or(f64::NAN)),
+        })
+    }
+
+    /// One run of pause probe `p` in a fresh child.
+    fn pause_child(&self, impl_name: &str, p: Probe) -> Result<PauseResult, String> {
+        let mut cmd = self.command(ChildMode::Pause, impl_name);
+        cmd.env(PROBE_ENV, p.name());
+        let r = outcome_to_result(run_child(cmd, CHILD_LIMIT))?;
+        let numbers = |key: &str| -> Vec<f64> {
+            r.get(key)
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.parse().ok())
+                .collect()
+        };
+        let st = numbers("steps");
+        let [steps, total, max, p999, p99, p50] = st[..] else {
+            return Err("malformed steps line".to_string());
+        };
+        let c = numbers("collections");
+        let sk = numbers("skipped");
+        Ok(PauseResult {
+            steps,
+            total,
+            max,
+            p999,
+            p99,
+            p50,
+            floating: numbers("floating").first().copied().unwrap_or(f64::NAN),
+            threshold: numbers("threshold").first().copied().unwrap_or(f64::NAN),
+            collections: [0, 1, 2].map(|g| c.get(g).copied().unwrap_or(f64::NAN)),
+            skipped: [0, 1, 2].map(|g| sk.get(g).copied().unwrap_or(f64::NAN)),
+        })
+    }
+
+    /// The small_alloc / alloc_sites timings: `case -> (n, ns)`.
+    fn micro_child(&self) -> Result<BTreeMap<String, (f64, f64)>, String> {
+        let cmd = worker(&self.exe, ChildMode::Micro, "gc-core");
+        let r = outcome_to_result(run_child(cmd, CHILD_LIMIT))?;
+        Ok(r.into_iter()
+            .filter_map(|(k, v)| {
+                let case = k.strip_prefix("micro_")?.to_string();
+                Some((case, (v.first()?.parse().ok()?, v.get(1)?.parse().ok()?)))
+            })
+            .collect())
+    }
+}
+
+fn log_run(
+    w: &str,
+    kind: &str,
+    round: usize,
+    name: &str,
+    r: &Result<TimeResult, String>,
+    t: Instant,
+) {
+    eprintln!(
+        "{w:<22} {kind} round {round} {name:<15} {:>10} ({:.1} s)",
+        match r {
+            Ok(v) => fmt_ns(median(&v.times).unwrap_or(f64::NAN)),
+            Err(e) => e.clone(),
+        },
+        t.elapsed().as_secs_f64()
+    );
+}
+
+fn python_version() -> Option<String> {
+    let out = Command::new("python3").arg("--version").output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Per-run diagnostics of one implementation on one workload, over rounds.
@@ -389,6 +639,7 @@ fn time_child(
 struct Diag {
     minflt: Vec<f64>,
     collections: Vec<[f64; 3]>,
+    skipped: Vec<[f64; 3]>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -559,8 +810,16 @@ fn fmt_count(n: usize) -> String {
 
 struct Report<'a> {
     opts: &'a Options,
+    /// Table columns: the implementations, then CPython.
+    columns: &'a [String],
+    /// `python3 --version`, if it ran.
+    python: Option<String>,
     sizes: Sizes,
     times: BTreeMap<(Workload, String), Result<Vec<f64>, String>>,
+    /// Cold runs (fresh process, no warm-up), for `Workload::COLD`.
+    cold: BTreeMap<(Workload, String), Result<Vec<f64>, String>>,
+    pauses: BTreeMap<(Probe, String), Result<Vec<PauseResult>, String>>,
+    micro: Result<BTreeMap<String, (f64, f64)>, String>,
     diags: BTreeMap<(Workload, String), Diag>,
     mem: BTreeMap<(&'static str, String), Result<MemResult, String>>,
     header: Result<BTreeMap<String, f64>, String>,
