@@ -187,7 +187,7 @@ impl Workload {
 
     /// The workloads also measured cold: a fresh process per measured run,
     /// no warm-up (what a program that builds its structure once sees).
-    pub const COLD: [Workload; 8] = [
+    pub const COLD: [Workload; 9] = [
         Workload::Tree,
         Workload::BinaryTrees,
         Workload::GcBench,
@@ -196,6 +196,7 @@ impl Workload {
         Workload::RandomGraph,
         Workload::DllGrow,
         Workload::AllocDrop,
+        Workload::CloneDrop,
     ];
 
     /// Stable name (criterion group name, child protocol).

@@ -460,15 +460,11 @@ struct TimeResult {
 /// What one pause child reports.
 #[derive(Debug, Clone)]
 struct PauseResult {
-    /// Steps taken.
-    steps: f64,
     /// The whole growth (ns).
     total: f64,
-    /// Longest step, 99.9th and 99th percentile, median (ns).
+    /// Longest step and 99.9th percentile (ns).
     max: f64,
     p999: f64,
-    p99: f64,
-    p50: f64,
     /// Peak of unreachable objects not yet freed.
     floating: f64,
     /// gc-core's (or CPython's) gen-0 threshold in that process.
@@ -577,18 +573,15 @@ impl Runner {
                 .collect()
         };
         let st = numbers("steps");
-        let [steps, total, max, p999, p99, p50] = st[..] else {
+        let [_steps, total, max, p999, _p99, _p50] = st[..] else {
             return Err("malformed steps line".to_string());
         };
         let c = numbers("collections");
         let sk = numbers("skipped");
         Ok(PauseResult {
-            steps,
             total,
             max,
             p999,
-            p99,
-            p50,
             floating: numbers("floating").first().copied().unwrap_or(f64::NAN),
             threshold: numbers("threshold").first().copied().unwrap_or(f64::NAN),
             collections: [0, 1, 2].map(|g| c.get(g).copied().unwrap_or(f64::NAN)),
@@ -808,6 +801,9 @@ fn fmt_count(n: usize) -> String {
     out
 }
 
+/// Timed runs (ns) per workload and implementation, or why there are none.
+type Times = BTreeMap<(Workload, String), Result<Vec<f64>, String>>;
+
 struct Report<'a> {
     opts: &'a Options,
     /// Table columns: the implementations, then CPython.
@@ -843,13 +839,6 @@ impl Report<'_> {
         match self.times.get(&(w, name.to_string()))? {
             Ok(v) => v.iter().copied().reduce(f64::min),
             Err(_) => None,
-        }
-    }
-
-    fn error(&self, w: Workload, name: &str) -> Option<&str> {
-        match self.times.get(&(w, name.to_string()))? {
-            Err(e) => Some(e),
-            Ok(_) => None,
         }
     }
 
@@ -940,12 +929,18 @@ impl Report<'_> {
             self.elapsed.as_secs_f64() / 60.0
         );
 
+        let columns: Vec<&str> = self.columns.iter().map(String::as_str).collect();
+        self.render_targets17(&mut o);
         self.render_targets(&mut o);
         self.render_machine(&mut o);
-        self.render_times(&mut o, &impls);
+        self.render_times(&mut o, &columns);
+        self.render_cold(&mut o, &columns);
+        self.render_pauses(&mut o, &columns);
+        self.render_skipped(&mut o);
         self.render_instr(&mut o, &impls);
         self.render_mem(&mut o, &impls);
         self.render_diags(&mut o, &impls);
+        self.render_micro(&mut o);
         self.render_notes(&mut o, &impls);
         self.render_method(&mut o);
         o
@@ -1023,6 +1018,15 @@ impl Report<'_> {
         );
         let _ = writeln!(
             o,
+            "| CPython | {} |",
+            match (&self.python, self.opts.python) {
+                (Some(v), _) => format!("{v} (`bench/python/bench.py`, default gc settings)"),
+                (None, true) => "python3 not found: its column says so".to_string(),
+                (None, false) => "not used (`--no-python`)".to_string(),
+            }
+        );
+        let _ = writeln!(
+            o,
             "| gc-core source | commit {head}{} |",
             if dirty {
                 " plus uncommitted changes in gc-core/"
@@ -1041,18 +1045,384 @@ impl Report<'_> {
     }
 
     fn cell(&self, w: Workload, name: &str) -> String {
-        if let Some(e) = self.error(w, name) {
-            return format!("**{e}**");
+        self.cell_in(&self.times, w, name)
+    }
+
+    /// A time cell from `map` (warm or cold): the median, "†" for `Rc`
+    /// where it breaks cycles by hand, and the ratio to gc-core's.
+    fn cell_in(&self, map: &Times, w: Workload, name: &str) -> String {
+        let get = |n: &str| match map.get(&(w, n.to_string())) {
+            Some(Ok(v)) => median(v),
+            _ => None,
+        };
+        match map.get(&(w, name.to_string())) {
+            Some(Err(e)) if e == "n/a" => return "n/a".to_string(),
+            Some(Err(e)) => return format!("**{e}**"),
+            _ => {}
         }
-        let Some(t) = self.median(w, name) else {
+        let Some(t) = get(name) else {
             return "–".to_string();
         };
-        match self.median(w, "gc-core") {
+        let dagger = if name == "Rc" && HAND_BROKEN.contains(&w) {
+            "†"
+        } else {
+            ""
+        };
+        match get("gc-core") {
             Some(base) if name != "gc-core" && base > 0.0 => {
-                format!("{} ({:.2}×)", fmt_ns(t), t / base)
+                format!("{}{dagger} ({:.2}×)", fmt_ns(t), t / base)
             }
-            _ => fmt_ns(t),
+            _ => format!("{}{dagger}", fmt_ns(t)),
         }
+    }
+
+    fn cold_median(&self, w: Workload, name: &str) -> Option<f64> {
+        match self.cold.get(&(w, name.to_string()))? {
+            Ok(v) => median(v),
+            Err(_) => None,
+        }
+    }
+
+    fn render_cold(&self, o: &mut String, columns: &[&str]) {
+        let _ = writeln!(
+            o,
+            "## Time, cold (a fresh process per measured run)
+"
+        );
+        let _ = writeln!(
+            o,
+            "The table above is **warm**: each process runs the workload once untimed, so its \
+             pools and the allocator's arenas are already mapped when the timed runs start. \
+             This table is **cold**: per round, every implementation runs each of these \
+             workloads once in a fresh process with no warm-up — what a program that builds its \
+             structure once sees, page faults included. Median of {} rounds (one run each); \
+             in parentheses the ratio to gc-core's cold time.\n",
+            self.opts.rounds
+        );
+        table_header(o, "workload (cold)", columns);
+        for w in Workload::COLD {
+            if !self.opts.workloads.contains(&w) {
+                continue;
+            }
+            let _ = write!(o, "| {} |", self.describe(w));
+            for i in columns {
+                let _ = write!(o, " {} |", self.cell_in(&self.cold, w, i));
+            }
+            let _ = writeln!(o);
+        }
+        let _ = writeln!(o);
+    }
+
+    /// Over the rounds of probe `p` for `name`: the median longest step, the
+    /// median 99.9th percentile, the largest floating-garbage peak.
+    fn pause_summary(&self, p: Probe, name: &str) -> Result<(f64, f64, f64, f64), String> {
+        match self.pauses.get(&(p, name.to_string())) {
+            Some(Ok(v)) if !v.is_empty() => {
+                let max: Vec<f64> = v.iter().map(|r| r.max).collect();
+                let p999: Vec<f64> = v.iter().map(|r| r.p999).collect();
+                let total: Vec<f64> = v.iter().map(|r| r.total).collect();
+                let floating = v.iter().map(|r| r.floating).fold(0.0, f64::max);
+                Ok((
+                    median(&max).unwrap_or(f64::NAN),
+                    median(&p999).unwrap_or(f64::NAN),
+                    floating,
+                    median(&total).unwrap_or(f64::NAN),
+                ))
+            }
+            Some(Err(e)) => Err(e.clone()),
+            _ => Err("–".to_string()),
+        }
+    }
+
+    fn render_pauses(&self, o: &mut String, columns: &[&str]) {
+        let _ = writeln!(
+            o,
+            "## Pauses while a structure grows
+"
+        );
+        if !self.opts.pauses {
+            let _ = writeln!(o, "Not measured (`--no-pauses`).\n");
+            return;
+        }
+        let s = &self.sizes;
+        let _ = writeln!(
+            o,
+            "Each probe grows a structure one step at a time in a fresh process (cold, no \
+             warm-up) and times every step with `Instant` (CPython: `perf_counter_ns`); \
+             automatic collection is on with each implementation's defaults. A step is one node \
+             (tree: {} nodes bottom-up; big_cycle: a {}-node ring, closed by the last step; \
+             random_graph: {} nodes, then {} edges per node, one node's edges per step; \
+             dll_grow: a {}-node doubly linked list, every neighbour pair a strong cycle, one \
+             appended node per step) or one two-node cycle, dropped as soon as it is built \
+             (cycles2: {}). The probes' nodes are `PNode {{ edges: Cell<[Option<P<PNode>>; 4]>, \
+             counted }}` for every implementation (CPython: a `__slots__` class), larger than \
+             the timed workloads' nodes. Cells: the longest step / the 99.9th percentile, \
+             median over {} rounds; `Rc` (hand-broken where a cycle is made) shows what \
+             allocation and page faults alone cost.\n",
+            fmt_count(s.tree_nodes()),
+            fmt_count(s.big_cycle),
+            fmt_count(s.graph_nodes),
+            s.graph_edges,
+            fmt_count(s.dll_grow),
+            fmt_count(s.cycles2),
+            self.opts.rounds
+        );
+        table_header(o, "probe: longest step / p99.9", columns);
+        for p in Probe::ALL {
+            let _ = write!(o, "| {} ({} steps) |", p.name(), fmt_count(p.steps(s)));
+            for i in columns {
+                let cell = match self.pause_summary(p, i) {
+                    Ok((max, p999, _, _)) => format!("{} / {}", fmt_ns(max), fmt_ns(p999)),
+                    Err(e) if e == "–" => e,
+                    Err(e) => format!("**{e}**"),
+                };
+                let _ = write!(o, " {cell} |");
+            }
+            let _ = writeln!(o);
+        }
+        let _ = writeln!(
+            o,
+            "\nFloating garbage: the peak number of objects no longer reachable but not yet \
+             freed, `created − dropped − reachable` from a drop counter in every probe node \
+             (CPython: `__del__`), sampled after every step; the largest over the rounds. \
+             Only cycles2 makes garbage while growing; the other rows show that nothing is \
+             freed early or late.\n"
+        );
+        table_header(o, "probe: floating garbage peak (objects)", columns);
+        for p in Probe::ALL {
+            let _ = write!(o, "| {} |", p.name());
+            for i in columns {
+                let cell = match self.pause_summary(p, i) {
+                    Ok((_, _, f, _)) => format!("{f:.0}"),
+                    Err(e) if e == "–" => e,
+                    Err(e) => format!("**{e}**"),
+                };
+                let _ = write!(o, " {cell} |");
+            }
+            let _ = writeln!(o);
+        }
+        let _ = writeln!(o);
+        if let (Ok((_, _, f, _)), Some(Ok(v))) = (
+            self.pause_summary(Probe::Cycles2, "gc-core"),
+            self.pauses.get(&(Probe::Cycles2, "gc-core".to_string())),
+        ) {
+            let t0 = v.first().map(|r| r.threshold).unwrap_or(f64::NAN);
+            let _ = writeln!(
+                o,
+                "gc-core's floating-garbage peak on cycles2: {f:.0} objects = {:.2} × gen-0's \
+                 threshold ({t0:.0}, `gc::threshold().0`). A gen-0 collection runs when the \
+                 tracked allocations minus frees since the last one exceed the threshold, and \
+                 every cycle it finds is freed, so between collections at most about one \
+                 threshold of garbage objects (plus the two of the cycle being built) is \
+                 pending: the bound is ≈ 1 × the gen-0 threshold.\n",
+                f / t0
+            );
+        }
+    }
+
+    fn render_skipped(&self, o: &mut String) {
+        let _ = writeln!(
+            o,
+            "## gc-core: collections run and skipped
+"
+        );
+        let _ = writeln!(
+            o,
+            "Per timed run (warm table; median over rounds), gc-core's collections by \
+             generation as *run / skipped*: a skipped collection is one the collector proved \
+             could not find garbage (no decrement to a nonzero count since the last analysis \
+             covering that generation, `gc::skipped_collections()`); it still counts in \
+             `gc::stats()` but scans nothing. Then the same for the pause probes' growth (one \
+             run). Where the cost goes: every collection that runs scans its generations.\n"
+        );
+        let _ = writeln!(
+            o,
+            "| workload | gen 0 | gen 1 | gen 2 |\n|---|---:|---:|---:|"
+        );
+        let fmt = |c: [f64; 3], k: [f64; 3]| {
+            [0, 1, 2].map(|g| {
+                if c[g].is_nan() {
+                    "–".to_string()
+                } else {
+                    format!("{:.0} / {:.0}", c[g] - k[g], k[g])
+                }
+            })
+        };
+        for &w in &self.opts.workloads {
+            let Some(d) = self.diags.get(&(w, "gc-core".to_string())) else {
+                continue;
+            };
+            let med = |v: &[[f64; 3]], g: usize| {
+                median(&v.iter().map(|x| x[g]).collect::<Vec<_>>()).unwrap_or(f64::NAN)
+            };
+            let c = [0, 1, 2].map(|g| med(&d.collections, g));
+            let k = [0, 1, 2].map(|g| med(&d.skipped, g));
+            let [a, b, cc] = fmt(c, k);
+            let _ = writeln!(o, "| {} | {a} | {b} | {cc} |", w.name());
+        }
+        for p in Probe::ALL {
+            if let Some(Ok(v)) = self.pauses.get(&(p, "gc-core".to_string())) {
+                if let Some(r) = v.last() {
+                    let [a, b, cc] = fmt(r.collections, r.skipped);
+                    let _ = writeln!(o, "| pause probe {} | {a} | {b} | {cc} |", p.name());
+                }
+            }
+        }
+        let _ = writeln!(o);
+    }
+
+    fn render_micro(&self, o: &mut String) {
+        let m = match &self.micro {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = writeln!(o, "## Pooled heap against `Box` and `Rc`\n\nFailed: {e}\n");
+                return;
+            }
+        };
+        let t = |k: &str| m.get(k).map(|v| fmt_ns(v.1)).unwrap_or_else(|| "?".into());
+        let n = m.get("one_gc").map(|v| v.0).unwrap_or(f64::NAN);
+        let _ = writeln!(
+            o,
+            "## Pooled heap against `Box` and `Rc` (the `small_alloc` bench)\n\n\
+             {} `u64` values, median of 11 runs after a warm-up in one process (a worker \
+             child; `cargo bench -p gc-bench --bench small_alloc` is the criterion version). \
+             `Box` and `Rc` use glibc malloc.\n",
+            fmt_count(n as usize)
+        );
+        let _ = writeln!(o, "| workload | Box | Rc | Gc |\n|---|---:|---:|---:|");
+        let _ = writeln!(
+            o,
+            "| allocate and drop one at a time | {} | {} | {} |",
+            t("one_box"),
+            t("one_rc"),
+            t("one_gc")
+        );
+        let _ = writeln!(
+            o,
+            "| build a `Vec` of them, then drop it | {} | {} | {} |\n",
+            t("vec_box"),
+            t("vec_rc"),
+            t("vec_gc")
+        );
+        let m2 = m.get("sites_off").map(|v| v.0).unwrap_or(f64::NAN);
+        let _ = writeln!(
+            o,
+            "## Allocation-site tracking (the `alloc_sites` bench)\n\n\
+             {} tracked nodes allocated and dropped (median of 11 runs): {} with \
+             `gc::track_allocations` off (the default; the only cost is one branch in \
+             `Gc::new`), {} with it on (a hash-table insert and remove per object); the same \
+             loop with `Rc<RefCell<..>>` takes {}. Criterion version: `cargo bench -p gc-bench \
+             --bench alloc_sites`.\n",
+            fmt_count(m2 as usize),
+            t("sites_off"),
+            t("sites_on"),
+            t("sites_rc")
+        );
+    }
+
+    /// One "met" / "missed by X %" verdict for `value ≤ limit`.
+    fn verdict17(value: f64, limit: f64) -> String {
+        if !value.is_finite() {
+            "not measured".to_string()
+        } else if value <= limit {
+            "**met**".to_string()
+        } else {
+            format!("**missed by {:.0} %**", (value / limit - 1.0) * 100.0)
+        }
+    }
+
+    fn render_targets17(&self, o: &mut String) {
+        let _ = writeln!(o, "## Targets (issue 17)\n");
+        let _ = writeln!(
+            o,
+            "Measured in this run. *warm*: the Time table (warm-up in the same process); \
+             *cold*: the cold table (a fresh process per run, no warm-up). Ratios are gc-core's \
+             median time ÷ the reference's; \"missed by X %\" is how far the ratio is above \
+             its limit.\n"
+        );
+        let _ = writeln!(o, "| target | warm | cold |\n|---|---|---|");
+        let rows: &[(Workload, &str, f64, &str)] = &[
+            (Workload::Tree, "Rc", 1.0, "tree ≤ 1.0× `Rc`"),
+            (Workload::BinaryTrees, "Rc", 1.0, "binary_trees ≤ 1.0× `Rc`"),
+            (
+                Workload::BigCycle,
+                "Rc",
+                1.5,
+                "big_cycle incl. build ≤ 1.5× hand-broken `Rc`",
+            ),
+            (
+                Workload::Cycles2,
+                "Rc",
+                1.0,
+                "cycles2 ≤ 1.0× hand-broken `Rc`",
+            ),
+            (
+                Workload::RandomGraph,
+                "Rc",
+                1.0,
+                "random_graph ≤ 1.0× hand-broken `Rc`",
+            ),
+            (Workload::AllocDrop, "Rc", 0.8, "alloc_drop ≤ 0.8× `Rc`"),
+            (
+                Workload::CloneDrop,
+                "Rc",
+                1.1,
+                "clone_drop within 10 % of `Rc`",
+            ),
+        ];
+        for &(w, reference, limit, label) in rows {
+            let warm = match (self.median(w, "gc-core"), self.median(w, reference)) {
+                (Some(g), Some(r)) => {
+                    format!("{} — {:.2}×", Self::verdict17(g / r, limit), g / r)
+                }
+                _ => "not measured".to_string(),
+            };
+            let cold = match (
+                self.cold_median(w, "gc-core"),
+                self.cold_median(w, reference),
+            ) {
+                (Some(g), Some(r)) => {
+                    format!("{} — {:.2}×", Self::verdict17(g / r, limit), g / r)
+                }
+                _ => "not measured".to_string(),
+            };
+            let _ = writeln!(o, "| {label} | {warm} | {cold} |");
+        }
+        let churn = match (
+            self.median(Workload::YoungChurnSmall, "gc-core"),
+            self.median(Workload::YoungChurnLarge, "gc-core"),
+        ) {
+            (Some(s), Some(l)) => format!(
+                "{} — {:.2}× (large old heap ÷ small, ±10 % counted as flat)",
+                Self::verdict17(l / s, 1.10),
+                l / s
+            ),
+            _ => "not measured".to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "| young_churn flat in old-heap size | {churn} | – (its old heap is built per \
+             process anyway) |"
+        );
+        let dll = match (
+            self.pause_summary(Probe::DllGrow, "gc-core"),
+            self.pause_summary(Probe::DllGrow, "rust-cc"),
+        ) {
+            (Ok((g, ..)), Ok((r, ..))) => format!(
+                "{} — {} vs rust-cc's {} ({:.2}× of rust-cc's; the limit is 0.20×)",
+                Self::verdict17(g / r, 0.2),
+                fmt_ns(g),
+                fmt_ns(r),
+                g / r
+            ),
+            _ => "not measured".to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "| dll_grow longest step ≤ 1/5 of rust-cc's | – (the probes run in fresh \
+             processes) | {dll} |"
+        );
+        let _ = writeln!(o);
     }
 
     fn render_times(&self, o: &mut String, impls: &[&str]) {
@@ -1551,9 +1921,27 @@ impl Report<'_> {
              - `deep_chain` times only the drop (plus a collection call); building the chain is \
              not timed. `young_churn` builds the old heap once per process (not timed), then \
              times the churn loop.\n\
-             - Regenerate: `cargo run --release -p gc-bench --bin bench-report` (about ten \
-             minutes at full scale); quick check: `GC_BENCH_SCALE=0.01 cargo run --release -p \
-             gc-bench --bin bench-report -- --output /tmp/b.md`."
+             - binary_trees follows the Benchmarks Game rules: a stretch tree of depth N+1 \
+             built, checked and dropped, a long-lived tree of depth N, then for d = 4, 6, …, N \
+             2^(N−d+4) trees of depth d built and checked; the child asserts the total check \
+             count. N = 16 here by default; `{BT_N_ENV}=21` is the site's parameter. \
+             `{SCALE_ENV}` lowers N and GCBench's depths by round(−log2(scale)) levels (each \
+             level doubles the work); rust-cc-benchmarks' four keep their own small parameters \
+             at every scale. GCBench: kStretchTreeDepth 18, kLongLivedTreeDepth 16, kArraySize \
+             500,000 doubles (half of them set to 1/i, checked at the end), depths 4..=16 step 2, \
+             NumIters(d) = 2·TreeSize(18)/TreeSize(d) trees built top-down (Populate) and as \
+             many bottom-up (MakeTree) per depth. rust-cc-benchmarks' stress test uses this \
+             package's xorshift64 (seed 0xCAFE) instead of `StdRng`; its `Rc†` keeps every node \
+             and clears all edges at the end (`Rc` cannot tell which nodes became unreachable), \
+             its parent-pointer trees clear the parent pointers by hand before each drop \
+             (the original's `Rc` baseline uses `Weak`), and its linked list unlinks node by \
+             node. \"Rc†\" marks every `Rc` cell where cycles are broken by hand.\n\
+             - Heavy workloads (binary_trees, gcbench, dll_grow) and every CPython run time one \
+             repetition per round after the warm-up; a child is killed after {} s.\n\
+             - Regenerate: `cargo run --release -p gc-bench --bin bench-report` (about 25 \
+             minutes at full scale on 2 cores); quick check: `GC_BENCH_SCALE=0.01 cargo run --release -p \
+             gc-bench --bin bench-report -- --output /tmp/b.md`.",
+            CHILD_LIMIT.as_secs()
         );
     }
 }
