@@ -617,7 +617,8 @@ mod child {
         use std::rc::Rc;
         let scale = scale_from_env().min(1.0);
         let n = ((1_000_000.0 * scale) as u64).max(1000);
-        let rows: [(&str, Box<dyn FnMut()>); 6] = [
+        type Case<'a> = (&'a str, Box<dyn FnMut() + 'a>);
+        let rows: [Case; 6] = [
             (
                 "one_box",
                 Box::new(|| (0..n).for_each(|i| drop(black_box(Box::new(i))))),

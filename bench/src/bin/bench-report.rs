@@ -1426,14 +1426,15 @@ impl Report<'_> {
     }
 
     fn render_times(&self, o: &mut String, impls: &[&str]) {
-        let _ = writeln!(o, "## Time (median wall time per run)\n");
+        let _ = writeln!(o, "## Time, warm (median wall time per run)\n");
         let _ = writeln!(
             o,
             "Each cell: the median of all timed runs from {} rounds; in each round every \
              implementation runs in a fresh process (one after the other, so slow phases of \
              the shared machine are spread over all of them): one untimed warm-up, then at \
              least {} timed runs, more (up to {MAX_REPS}) until they add up to {:.1} s \
-             (`deep_chain`: one run per round, no warm-up). In parentheses: that time divided \
+             (`deep_chain`: one run per round, no warm-up; binary_trees, gcbench, dll_grow and \
+             every CPython cell: one timed run per round after the warm-up). In parentheses: that time divided \
              by gc-core's — above 1 means gc-core is faster. \"Reclaim step only\" rows build \
              the same garbage with automatic collection off and time only the explicit \
              collection (for `Rc`: breaking the cycles by hand and dropping).\n",
@@ -1815,12 +1816,15 @@ impl Report<'_> {
         );
         // Failures grouped by implementation and outcome.
         let mut failures: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
-        for ((w, i), r) in &self.times {
+        for ((w, i), r) in self.times.iter().chain(&self.cold) {
             if let Err(e) = r {
-                failures
-                    .entry((i.clone(), e.clone()))
-                    .or_default()
-                    .push(w.name());
+                if e == "n/a" {
+                    continue; // not expressible; see the implementation's note
+                }
+                let ws = failures.entry((i.clone(), e.clone())).or_default();
+                if !ws.contains(&w.name()) {
+                    ws.push(w.name());
+                }
             }
         }
         for ((kind, i), r) in &self.mem {
@@ -1903,6 +1907,20 @@ impl Report<'_> {
             if impls.contains(name) {
                 let _ = writeln!(o, "- **{name}**: {note}");
             }
+        }
+        if self.opts.python {
+            let _ = writeln!(
+                o,
+                "- **CPython**: `bench/python/bench.py`, one `python3` process per run like the \
+                 Rust children, default collector settings (gc on, thresholds 700/10/10), \
+                 `__slots__` classes with the same fields as the Rust nodes, the same \
+                 xorshift64 for the random graph (its cost in pure Python is part of the time), \
+                 `gc.collect()` at the end of each workload. \"n/a\": the workload is not \
+                 expressed in Python (only tree, binary_trees, cycles2, big_cycle, random_graph \
+                 and dll_grow are); the Rust-only micro-benchmarks (alloc/clone, young churn, \
+                 deep chain, the reclaim-only rows) measure things Python does not expose \
+                 separately."
+            );
         }
         let _ = writeln!(o);
     }
