@@ -1,5 +1,9 @@
 //! gc-core against std `Rc` and the peer crates (rust-cc, dumpster,
-//! gcmodule, bacon_rajan_cc, gc) on the workloads of issue 8.
+//! gcmodule, bacon_rajan_cc, gc) on the workloads of issue 8 and the ones of
+//! issue 17 (Benchmarks Game binary-trees, Boehm's GCBench,
+//! rust-cc-benchmarks' four, a growing doubly linked list). The pause probes
+//! and the small_alloc/alloc_sites timings run only as bench-report
+//! children (`GC_BENCH_CHILD=pause` / `micro`).
 //!
 //! ```sh
 //! cargo bench -p gc-bench --bench gc_bench                      # everything, full sizes

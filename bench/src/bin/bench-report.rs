@@ -1,23 +1,30 @@
-//! Runs gc-core, std `Rc` and the peer crates on every workload and writes
-//! BENCHMARKS.md.
+//! Runs gc-core, std `Rc`, the peer crates and CPython on every workload and
+//! writes BENCHMARKS.md — every section of it.
 //!
 //! ```sh
 //! cargo run --release -p gc-bench --bin bench-report
 //! GC_BENCH_SCALE=0.01 cargo run --release -p gc-bench --bin bench-report -- --output /tmp/b.md
+//! GC_BENCH_BT_N=21 cargo run --release -p gc-bench --bin bench-report   # the site's binary-trees N
 //! ```
 //!
 //! Options: `--rounds N` (default 3: every implementation runs once per
 //! round, in a fresh process, so that slow phases of a shared machine hit
 //! all of them), `--reps N` (timed repetitions per process, default 3, more
 //! for cheap workloads),
-//! `--no-valgrind`, `--output PATH` (default: BENCHMARKS.md at the
+//! `--no-valgrind`, `--no-python` (no CPython column), `--no-pauses` (no
+//! pause probes), `--output PATH` (default: BENCHMARKS.md at the
 //! workspace root, next to its Cargo.toml), `--impls a,b,…` and `--workloads a,b,…` (subsets).
 //!
 //! The peers are dev-dependencies, which a binary cannot link, so this
 //! program builds the criterion bench binary (`cargo bench --no-run`) and
 //! runs it as a worker: per round, one child process per implementation and
-//! workload, one untimed warm-up, then timed repetitions; the median of all
-//! rounds' repetitions is reported. A child that overflows its stack, panics or times out is
+//! workload, one untimed warm-up, then timed repetitions (*warm*); the median of all
+//! rounds' repetitions is reported. For `Workload::COLD` every round also
+//! runs one fresh process per implementation with no warm-up and one timed
+//! run (*cold*). The pause probes (`ChildMode::Pause`) and the
+//! `small_alloc`/`alloc_sites` timings (`ChildMode::Micro`) run in the same
+//! worker; CPython's column runs `bench/python/bench.py` with the same
+//! protocol. A child that overflows its stack, panics or times out is
 //! recorded as such. Instruction counts come from `valgrind --tool=callgrind`
 //! when it is installed.
 
@@ -1327,7 +1334,12 @@ impl Report<'_> {
         } else if value <= limit {
             "**met**".to_string()
         } else {
-            format!("**missed by {:.0} %**", (value / limit - 1.0) * 100.0)
+            let pct = (value / limit - 1.0) * 100.0;
+            if pct < 1.0 {
+                format!("**missed by {pct:.1} %**")
+            } else {
+                format!("**missed by {pct:.0} %**")
+            }
         }
     }
 
