@@ -28,7 +28,7 @@
 //! recorded as such. Instruction counts come from `valgrind --tool=callgrind`
 //! when it is installed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,6 +67,10 @@ const CALLGRIND: &[(Workload, usize, usize)] = &[
 /// Cheap workloads repeat until their timed runs add up to this (ms) in
 /// each child.
 const MIN_TIME_MS: u64 = 500;
+
+/// A cell whose run takes longer than this in the first round is not run
+/// again in later rounds (marked ‡).
+const SLOW_RUN: Duration = Duration::from_secs(3);
 
 /// Time limit of one child.
 const CHILD_LIMIT: Duration = Duration::from_secs(300);
@@ -213,6 +217,11 @@ fn main() {
     // the (shared, noisy) machine hits all of them rather than one.
     let mut times: BTreeMap<(Workload, String), Result<Vec<f64>, String>> = BTreeMap::new();
     let mut cold: BTreeMap<(Workload, String), Result<Vec<f64>, String>> = BTreeMap::new();
+    // Cells whose first round's run took longer than `SLOW_RUN`: measured
+    // in that round only (warm and cold separately), to keep the full report
+    // within its time budget.
+    let mut slow: BTreeSet<(Workload, String)> = BTreeSet::new();
+    let mut slow_cold: BTreeSet<(Workload, String)> = BTreeSet::new();
     let mut diags: BTreeMap<(Workload, String), Diag> = BTreeMap::new();
     for &w in &opts.workloads {
         for round in 1..=opts.rounds {
@@ -223,6 +232,9 @@ fn main() {
                 }
                 if let Some(why) = runner.unavailable(name, w) {
                     times.insert(key, Err(why));
+                    continue;
+                }
+                if slow.contains(&key) {
                     continue;
                 }
                 let (reps, warmup) = match w {
@@ -237,6 +249,9 @@ fn main() {
                 log_run(w.name(), "warm", round, name, &r, t);
                 match r {
                     Ok(v) => {
+                        if median(&v.times).is_some_and(|t| t > SLOW_RUN.as_nanos() as f64) {
+                            slow.insert(key.clone());
+                        }
                         let d = diags.entry(key.clone()).or_default();
                         d.minflt.push(v.minflt);
                         d.collections.push(v.collections);
@@ -263,11 +278,17 @@ fn main() {
                 if let Some(Err(_)) = cold.get(&key) {
                     continue;
                 }
+                if slow_cold.contains(&key) {
+                    continue;
+                }
                 let t = Instant::now();
                 let r = runner.time_child(name, w, 1, false);
                 log_run(w.name(), "cold", round, name, &r, t);
                 match r {
                     Ok(v) => {
+                        if median(&v.times).is_some_and(|t| t > SLOW_RUN.as_nanos() as f64) {
+                            slow_cold.insert(key.clone());
+                        }
                         if let Ok(all) = cold.entry(key).or_insert_with(|| Ok(Vec::new())) {
                             all.extend(v.times);
                         }
@@ -359,6 +380,8 @@ fn main() {
         sizes,
         times,
         cold,
+        slow,
+        slow_cold,
         pauses,
         micro,
         diags,
@@ -821,6 +844,9 @@ struct Report<'a> {
     times: BTreeMap<(Workload, String), Result<Vec<f64>, String>>,
     /// Cold runs (fresh process, no warm-up), for `Workload::COLD`.
     cold: BTreeMap<(Workload, String), Result<Vec<f64>, String>>,
+    /// Warm and cold cells measured in the first round only (`SLOW_RUN`).
+    slow: BTreeSet<(Workload, String)>,
+    slow_cold: BTreeSet<(Workload, String)>,
     pauses: BTreeMap<(Probe, String), Result<Vec<PauseResult>, String>>,
     micro: Result<BTreeMap<String, (f64, f64)>, String>,
     diags: BTreeMap<(Workload, String), Diag>,
@@ -1052,12 +1078,18 @@ impl Report<'_> {
     }
 
     fn cell(&self, w: Workload, name: &str) -> String {
-        self.cell_in(&self.times, w, name)
+        self.cell_in(&self.times, &self.slow, w, name)
     }
 
     /// A time cell from `map` (warm or cold): the median, "†" for `Rc`
     /// where it breaks cycles by hand, and the ratio to gc-core's.
-    fn cell_in(&self, map: &Times, w: Workload, name: &str) -> String {
+    fn cell_in(
+        &self,
+        map: &Times,
+        slow: &BTreeSet<(Workload, String)>,
+        w: Workload,
+        name: &str,
+    ) -> String {
         let get = |n: &str| match map.get(&(w, n.to_string())) {
             Some(Ok(v)) => median(v),
             _ => None,
@@ -1070,11 +1102,15 @@ impl Report<'_> {
         let Some(t) = get(name) else {
             return "–".to_string();
         };
-        let dagger = if name == "Rc" && HAND_BROKEN.contains(&w) {
+        let mut dagger = if name == "Rc" && HAND_BROKEN.contains(&w) {
             "†"
         } else {
             ""
-        };
+        }
+        .to_string();
+        if slow.contains(&(w, name.to_string())) && self.opts.rounds > 1 {
+            dagger.push('‡');
+        }
         match get("gc-core") {
             Some(base) if name != "gc-core" && base > 0.0 => {
                 format!("{}{dagger} ({:.2}×)", fmt_ns(t), t / base)
@@ -1102,8 +1138,8 @@ impl Report<'_> {
              pools and the allocator's arenas are already mapped when the timed runs start. \
              This table is **cold**: per round, every implementation runs each of these \
              workloads once in a fresh process with no warm-up — what a program that builds its \
-             structure once sees, page faults included. Median of {} rounds (one run each); \
-             in parentheses the ratio to gc-core's cold time.\n",
+             structure once sees, page faults included. Median of {} rounds (one run each; \
+             ‡: first round only, as above); in parentheses the ratio to gc-core's cold time.\n",
             self.opts.rounds
         );
         table_header(o, "workload (cold)", columns);
@@ -1113,7 +1149,7 @@ impl Report<'_> {
             }
             let _ = write!(o, "| {} |", self.describe(w));
             for i in columns {
-                let _ = write!(o, " {} |", self.cell_in(&self.cold, w, i));
+                let _ = write!(o, " {} |", self.cell_in(&self.cold, &self.slow_cold, w, i));
             }
             let _ = writeln!(o);
         }
@@ -1446,13 +1482,16 @@ impl Report<'_> {
              the shared machine are spread over all of them): one untimed warm-up, then at \
              least {} timed runs, more (up to {MAX_REPS}) until they add up to {:.1} s \
              (`deep_chain`: one run per round, no warm-up; binary_trees, gcbench, dll_grow and \
-             every CPython cell: one timed run per round after the warm-up). In parentheses: that time divided \
+             every CPython cell: one timed run per round after the warm-up; ‡: a run took \
+             more than {} s in the first round, so that cell was measured in the first round \
+             only, which keeps the full report near 20 minutes). In parentheses: that time divided \
              by gc-core's — above 1 means gc-core is faster. \"Reclaim step only\" rows build \
              the same garbage with automatic collection off and time only the explicit \
              collection (for `Rc`: breaking the cycles by hand and dropping).\n",
             self.opts.rounds,
             self.opts.reps,
             MIN_TIME_MS as f64 / 1000.0,
+            SLOW_RUN.as_secs(),
         );
         table_header(o, "workload", impls);
         for &w in &self.opts.workloads {
