@@ -1,5 +1,9 @@
 //! gc-core against std `Rc` and the peer crates (rust-cc, dumpster,
-//! gcmodule, bacon_rajan_cc, gc) on the workloads of issue 8.
+//! gcmodule, bacon_rajan_cc, gc) on the workloads of issue 8 and the ones of
+//! issue 17 (Benchmarks Game binary-trees, Boehm's GCBench,
+//! rust-cc-benchmarks' four, a growing doubly linked list). The pause probes
+//! and the small_alloc/alloc_sites timings run only as bench-report
+//! children (`GC_BENCH_CHILD=pause` / `micro`).
 //!
 //! ```sh
 //! cargo bench -p gc-bench --bench gc_bench                      # everything, full sizes
@@ -26,8 +30,8 @@ use std::time::Duration;
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use gc_bench::bench_support::{
-    self as bs, ChildMode, ChildOutcome, Sizes, Workload, CHILD_ENV, IMPLS, IMPL_ENV, MAX_REPS,
-    MEM_KIND_ENV, MIN_TIME_ENV, REPS_ENV, SIZE_ENV, WARMUP_ENV, WORKLOAD_ENV,
+    self as bs, ChildMode, ChildOutcome, Probe, Sizes, Workload, CHILD_ENV, IMPLS, IMPL_ENV,
+    MAX_REPS, MEM_KIND_ENV, MIN_TIME_ENV, PROBE_ENV, REPS_ENV, SIZE_ENV, WARMUP_ENV, WORKLOAD_ENV,
 };
 
 use common::Impl;
@@ -249,6 +253,27 @@ fn bench_workload(c: &mut Criterion, w: Workload, sizes: &Sizes, filter: &Filter
             Workload::DeepChain => {
                 g.bench_function(bid, |b| b.iter_custom(|n| child_times(w, name, n, &s)));
             }
+            Workload::BinaryTrees => {
+                g.bench_function(bid, |b| b.iter(|| I::binary_trees(s.bt_n)));
+            }
+            Workload::GcBench => {
+                g.bench_function(bid, |b| b.iter(|| I::gcbench(&s.gcbench)));
+            }
+            Workload::RccBinaryTrees => {
+                g.bench_function(bid, |b| b.iter(|| I::rcb_binary_trees(s.rcb_depth)));
+            }
+            Workload::RccParentTrees => {
+                g.bench_function(bid, |b| b.iter(|| I::rcb_parent_trees(s.rcb_depth)));
+            }
+            Workload::RccLinkedList => {
+                g.bench_function(bid, |b| b.iter(|| I::rcb_linked_list(s.rcb_list)));
+            }
+            Workload::RccStress => {
+                g.bench_function(bid, |b| b.iter(|| I::rcb_stress(s.rcb_stress)));
+            }
+            Workload::DllGrow => {
+                g.bench_function(bid, |b| b.iter(|| I::dll_grow(s.dll_grow)));
+            }
         });
     }
     g.finish();
@@ -356,8 +381,11 @@ fn bench_mem(c: &mut Criterion<BytesPerNode>, sizes: &Sizes, filter: &Filter) {
 /// The child side of the protocol (see `gc_bench::bench_support`).
 mod child {
     use super::*;
-    use gc_bench::bench_support::{emit, proc_minor_faults, proc_status_kib};
+    use gc_bench::bench_support::{
+        binary_trees_expected, emit, proc_minor_faults, proc_status_kib, scale_from_env,
+    };
     use gc_core::{Finalize, Gc, Trace};
+    use std::time::Instant;
 
     fn env(name: &str) -> Option<String> {
         std::env::var(name).ok()
@@ -390,6 +418,17 @@ mod child {
             }
             ChildMode::Header => {
                 header();
+                Some(())
+            }
+            ChildMode::Pause => {
+                let p = env(PROBE_ENV)
+                    .and_then(|s| Probe::from_name(&s))
+                    .unwrap_or_else(|| fail("GC_BENCH_PROBE"));
+                let sizes = Sizes::from_env();
+                with_impl!(impl_name.as_str(), I => pause::<I>(p, &sizes))
+            }
+            ChildMode::Micro => {
+                micro();
                 Some(())
             }
         };
@@ -444,6 +483,43 @@ mod child {
                     None
                 }
                 Workload::DeepChain => Some(I::deep_chain(s.deep_chain)),
+                Workload::BinaryTrees => {
+                    let check = I::binary_trees(s.bt_n);
+                    assert_eq!(check, binary_trees_expected(s.bt_n), "binary-trees check");
+                    None
+                }
+                Workload::GcBench => {
+                    let nodes = I::gcbench(&s.gcbench);
+                    assert_eq!(nodes, s.gcbench.nodes() as u64, "GCBench nodes");
+                    None
+                }
+                Workload::RccBinaryTrees | Workload::RccParentTrees => {
+                    let checks = if w == Workload::RccBinaryTrees {
+                        I::rcb_binary_trees(s.rcb_depth)
+                    } else {
+                        I::rcb_parent_trees(s.rcb_depth)
+                    };
+                    let want: Vec<usize> = (4..s.rcb_depth)
+                        .step_by(2)
+                        .map(|d| (1 << (s.rcb_depth - d + 4)) * ((1 << (d + 1)) - 1))
+                        .collect();
+                    assert_eq!(checks, want, "rust-cc-benchmarks tree checks");
+                    None
+                }
+                Workload::RccLinkedList => {
+                    let lens = I::rcb_linked_list(s.rcb_list);
+                    assert_eq!(lens, vec![s.rcb_list; 30], "list lengths");
+                    None
+                }
+                Workload::RccStress => {
+                    let live = I::rcb_stress(s.rcb_stress);
+                    assert_eq!(live.first(), Some(&s.rcb_stress), "stress test");
+                    None
+                }
+                Workload::DllGrow => {
+                    I::dll_grow(s.dll_grow);
+                    None
+                }
             };
             measured.unwrap_or_else(|| t.elapsed())
         };
@@ -459,6 +535,7 @@ mod child {
         let mut total = Duration::ZERO;
         let faults_before = proc_minor_faults().unwrap_or(0);
         let stats_before = gc_core::gc::stats();
+        let skipped_before = gc_core::gc::skipped_collections();
         while times.len() < reps || (total < min_time && times.len() < MAX_REPS) {
             let t = once(w);
             total += t;
@@ -466,6 +543,7 @@ mod child {
         }
         let faults = proc_minor_faults().unwrap_or(0) - faults_before;
         let stats_after = gc_core::gc::stats();
+        let skipped_after = gc_core::gc::skipped_collections();
         if let Some(old) = old {
             I::churn_teardown(old);
         }
@@ -478,6 +556,121 @@ mod child {
         let per_gen =
             [0, 1, 2].map(|g| (stats_after[g].collections - stats_before[g].collections) as u64);
         emit("collections", &per_gen.map(|c| c as f64 / runs as f64));
+        // Of those, the ones proven empty and skipped (no scan).
+        let skipped = [0, 1, 2].map(|g| (skipped_after[g] - skipped_before[g]) as u64);
+        emit("skipped", &skipped.map(|c| c as f64 / runs as f64));
+    }
+
+    /// Run pause probe `p` once, no warm-up; prints `GCB steps <n> <total
+    /// ns> <max> <p99.9> <p99> <p50>`, `GCB floating <peak>`, `GCB
+    /// threshold <gc-core gen-0 threshold>` and gc-core's collections, then
+    /// exits without tearing the structure down (see `exit_now`).
+    fn pause<I: Impl>(p: Probe, s: &Sizes) {
+        let mut rec = common::StepRecorder::new(p.steps(s) + 1);
+        let stats_before = gc_core::gc::stats();
+        let skipped_before = gc_core::gc::skipped_collections();
+        let t = Instant::now();
+        I::probe(p, s, &mut rec);
+        let total = t.elapsed().as_nanos() as u64;
+        let stats_after = gc_core::gc::stats();
+        let skipped_after = gc_core::gc::skipped_collections();
+        let mut v = std::mem::take(&mut rec.steps);
+        v.sort_unstable();
+        let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize] as u64;
+        emit("impl", &[I::NAME]);
+        emit(
+            "steps",
+            &[v.len() as u64, total, at(1.0), at(0.999), at(0.99), at(0.5)],
+        );
+        emit("floating", &[rec.peak_floating]);
+        emit("threshold", &[gc_core::gc::threshold().0]);
+        let per_gen =
+            [0, 1, 2].map(|g| (stats_after[g].collections - stats_before[g].collections) as u64);
+        emit("collections", &per_gen);
+        emit(
+            "skipped",
+            &[0, 1, 2].map(|g| (skipped_after[g] - skipped_before[g]) as u64),
+        );
+        exit_now();
+    }
+
+    #[derive(Trace, Finalize)]
+    struct SiteNode {
+        next: std::cell::RefCell<Option<Gc<SiteNode>>>,
+        value: u64,
+    }
+
+    /// Median time (ns) of 11 runs of `f` after one warm-up.
+    fn median_ns(mut f: impl FnMut()) -> u64 {
+        f();
+        let mut v: Vec<u64> = (0..11)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_nanos() as u64
+            })
+            .collect();
+        v.sort_unstable();
+        v[v.len() / 2]
+    }
+
+    /// The `small_alloc` and `alloc_sites` benches as plain timings (median
+    /// of 11 runs): `GCB micro_<case> <n> <ns>`.
+    fn micro() {
+        use std::hint::black_box;
+        use std::rc::Rc;
+        let scale = scale_from_env().min(1.0);
+        let n = ((1_000_000.0 * scale) as u64).max(1000);
+        type Case<'a> = (&'a str, Box<dyn FnMut() + 'a>);
+        let rows: [Case; 6] = [
+            (
+                "one_box",
+                Box::new(|| (0..n).for_each(|i| drop(black_box(Box::new(i))))),
+            ),
+            (
+                "one_rc",
+                Box::new(|| (0..n).for_each(|i| drop(black_box(Rc::new(i))))),
+            ),
+            (
+                "one_gc",
+                Box::new(|| (0..n).for_each(|i| drop(black_box(Gc::new(i))))),
+            ),
+            (
+                "vec_box",
+                Box::new(|| drop(black_box((0..n).map(Box::new).collect::<Vec<_>>()))),
+            ),
+            (
+                "vec_rc",
+                Box::new(|| drop(black_box((0..n).map(Rc::new).collect::<Vec<_>>()))),
+            ),
+            (
+                "vec_gc",
+                Box::new(|| drop(black_box((0..n).map(Gc::new).collect::<Vec<_>>()))),
+            ),
+        ];
+        for (name, f) in rows {
+            emit(&format!("micro_{name}"), &[n, median_ns(f)]);
+        }
+        let m = ((100_000.0 * scale) as u64).max(1000);
+        let rc = median_ns(|| {
+            for i in 0..m {
+                black_box(Rc::new(std::cell::RefCell::new((None::<Rc<u64>>, i))));
+            }
+        });
+        emit("micro_sites_rc", &[m, rc]);
+        for (name, on) in [("sites_off", false), ("sites_on", true)] {
+            gc_core::gc::track_allocations(on);
+            let t = median_ns(|| {
+                for i in 0..m {
+                    black_box(Gc::new(SiteNode {
+                        next: std::cell::RefCell::new(None),
+                        value: i,
+                    }));
+                }
+            });
+            gc_core::gc::track_allocations(false);
+            emit(&format!("micro_{name}"), &[m, t]);
+        }
     }
 
     /// Build `n` live nodes and print `GCB mem <n> <VmRSS before> <VmHWM

@@ -39,6 +39,15 @@ pub const WARMUP_ENV: &str = "GC_BENCH_WARMUP";
 /// Environment variable: which live objects a memory child builds
 /// (`chain` or `leaves`).
 pub const MEM_KIND_ENV: &str = "GC_BENCH_MEM_KIND";
+/// Environment variable: the `N` of Benchmarks Game binary-trees (default
+/// [`BT_N_DEFAULT`]; the site uses 21). [`SCALE_ENV`] lowers it by
+/// `round(-log2(scale))` (the work halves per step of `N`), to at least 6.
+pub const BT_N_ENV: &str = "GC_BENCH_BT_N";
+/// Default `N` of binary-trees.
+pub const BT_N_DEFAULT: u32 = 16;
+/// Environment variable: the pause probe a pause child runs (see
+/// [`Probe::name`]).
+pub const PROBE_ENV: &str = "GC_BENCH_PROBE";
 /// Prefix of every result line a child prints on stdout.
 pub const RESULT_PREFIX: &str = "GCB";
 
@@ -65,6 +74,12 @@ pub enum ChildMode {
     Mem,
     /// gc-core only: bytes per object from `gc::heap_stats`.
     Header,
+    /// Grow a structure one step at a time ([`PROBE_ENV`]): the longest
+    /// step, percentiles and the peak of unreachable-but-unfreed objects.
+    Pause,
+    /// The pooled heap against `Box` and `Rc`, and allocation-site tracking
+    /// (the `small_alloc` and `alloc_sites` benches, as plain timings).
+    Micro,
 }
 
 impl ChildMode {
@@ -74,14 +89,22 @@ impl ChildMode {
             ChildMode::Time => "time",
             ChildMode::Mem => "mem",
             ChildMode::Header => "header",
+            ChildMode::Pause => "pause",
+            ChildMode::Micro => "micro",
         }
     }
 
     /// Inverse of [`ChildMode::name`].
     pub fn from_name(s: &str) -> Option<ChildMode> {
-        [ChildMode::Time, ChildMode::Mem, ChildMode::Header]
-            .into_iter()
-            .find(|m| m.name() == s)
+        [
+            ChildMode::Time,
+            ChildMode::Mem,
+            ChildMode::Header,
+            ChildMode::Pause,
+            ChildMode::Micro,
+        ]
+        .into_iter()
+        .find(|m| m.name() == s)
     }
 }
 
@@ -115,11 +138,32 @@ pub enum Workload {
     YoungChurnLarge,
     /// Build a long chain, then time dropping it (and collecting).
     DeepChain,
+    /// Benchmarks Game binary-trees by its rules (stretch tree, long-lived
+    /// tree, `2^(N-d+4)` trees of each depth `d = 4, 6, …, N`, checked).
+    BinaryTrees,
+    /// Boehm's GCBench: stretch tree, long-lived tree, a live `f64` array,
+    /// then trees of depths 4..=16 step 2 built top-down and bottom-up.
+    GcBench,
+    /// rust-cc-benchmarks "binary trees" (depths 4..11 step 2, no stretch
+    /// or long-lived tree; one collection at the end).
+    RccBinaryTrees,
+    /// rust-cc-benchmarks "binary trees with parent pointers" (a strong
+    /// parent pointer per node: a cycle per child).
+    RccParentTrees,
+    /// rust-cc-benchmarks "large linked list": a 4096-node doubly linked
+    /// list (strong back pointers) built and dropped, 30 rounds.
+    RccLinkedList,
+    /// rust-cc-benchmarks "stress test": 2^15 nodes, 2^15 random edges,
+    /// nodes unrooted 1/32 at a time with a collection after each.
+    RccStress,
+    /// Grow a doubly linked list (every neighbour pair a strong cycle) by
+    /// appending one node at a time; drop and collect it.
+    DllGrow,
 }
 
 impl Workload {
     /// All timed workloads, in table order.
-    pub const ALL: [Workload; 12] = [
+    pub const ALL: [Workload; 19] = [
         Workload::AllocDrop,
         Workload::CloneDrop,
         Workload::Tree,
@@ -132,6 +176,27 @@ impl Workload {
         Workload::YoungChurnSmall,
         Workload::YoungChurnLarge,
         Workload::DeepChain,
+        Workload::BinaryTrees,
+        Workload::GcBench,
+        Workload::RccBinaryTrees,
+        Workload::RccParentTrees,
+        Workload::RccLinkedList,
+        Workload::RccStress,
+        Workload::DllGrow,
+    ];
+
+    /// The workloads also measured cold: a fresh process per measured run,
+    /// no warm-up (what a program that builds its structure once sees).
+    pub const COLD: [Workload; 9] = [
+        Workload::Tree,
+        Workload::BinaryTrees,
+        Workload::GcBench,
+        Workload::Cycles2,
+        Workload::BigCycle,
+        Workload::RandomGraph,
+        Workload::DllGrow,
+        Workload::AllocDrop,
+        Workload::CloneDrop,
     ];
 
     /// Stable name (criterion group name, child protocol).
@@ -149,7 +214,23 @@ impl Workload {
             Workload::YoungChurnSmall => "young_churn_small_old",
             Workload::YoungChurnLarge => "young_churn_large_old",
             Workload::DeepChain => "deep_chain",
+            Workload::BinaryTrees => "binary_trees",
+            Workload::GcBench => "gcbench",
+            Workload::RccBinaryTrees => "rcb_binary_trees",
+            Workload::RccParentTrees => "rcb_parent_trees",
+            Workload::RccLinkedList => "rcb_linked_list",
+            Workload::RccStress => "rcb_stress",
+            Workload::DllGrow => "dll_grow",
         }
+    }
+
+    /// Whether one run takes long enough that a child times one repetition
+    /// per round (after its warm-up) instead of several.
+    pub fn heavy(self) -> bool {
+        matches!(
+            self,
+            Workload::BinaryTrees | Workload::GcBench | Workload::DllGrow
+        )
     }
 
     /// Inverse of [`Workload::name`].
@@ -162,6 +243,118 @@ impl Workload {
     pub fn may_crash(self) -> bool {
         !matches!(self, Workload::AllocDrop | Workload::CloneDrop)
     }
+}
+
+/// The pause probes: grow a structure one step at a time (one node, or one
+/// two-node cycle), timing every step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Probe {
+    /// The binary tree of `tree`, bottom-up: one node per step.
+    Tree,
+    /// Two-node cycles, each dropped after it is built: one cycle per step.
+    Cycles2,
+    /// The ring of `big_cycle`: one node per step (closed at the end).
+    BigCycle,
+    /// The random graph: one node per step, then one node's edges per step.
+    RandomGraph,
+    /// A doubly linked list, every neighbour pair a strong cycle: one
+    /// appended node per step.
+    DllGrow,
+}
+
+impl Probe {
+    /// All probes, in table order.
+    pub const ALL: [Probe; 5] = [
+        Probe::Tree,
+        Probe::Cycles2,
+        Probe::BigCycle,
+        Probe::RandomGraph,
+        Probe::DllGrow,
+    ];
+
+    /// Stable name (child protocol, tables).
+    pub fn name(self) -> &'static str {
+        match self {
+            Probe::Tree => "tree",
+            Probe::Cycles2 => "cycles2",
+            Probe::BigCycle => "big_cycle",
+            Probe::RandomGraph => "random_graph",
+            Probe::DllGrow => "dll_grow",
+        }
+    }
+
+    /// Inverse of [`Probe::name`].
+    pub fn from_name(s: &str) -> Option<Probe> {
+        Probe::ALL.into_iter().find(|p| p.name() == s)
+    }
+
+    /// Steps the probe takes at `sizes`.
+    pub fn steps(self, s: &Sizes) -> usize {
+        match self {
+            Probe::Tree => s.tree_nodes(),
+            Probe::Cycles2 => s.cycles2,
+            Probe::BigCycle => s.big_cycle,
+            Probe::RandomGraph => 2 * s.graph_nodes,
+            Probe::DllGrow => s.dll_grow,
+        }
+    }
+}
+
+/// Boehm's GCBench parameters (the original's at full scale).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GcBenchParams {
+    /// `kStretchTreeDepth` (18).
+    pub stretch_depth: u32,
+    /// `kLongLivedTreeDepth` (16).
+    pub long_lived_depth: u32,
+    /// `kArraySize` (500,000 doubles).
+    pub array_size: usize,
+    /// `kMinTreeDepth` (4).
+    pub min_depth: u32,
+    /// `kMaxTreeDepth` (16).
+    pub max_depth: u32,
+}
+
+impl GcBenchParams {
+    /// Nodes of a complete tree of `depth` (GCBench's `TreeSize`).
+    pub fn tree_size(depth: u32) -> usize {
+        (1usize << (depth + 1)) - 1
+    }
+
+    /// GCBench's `NumIters(depth)`: `2 * TreeSize(stretch) / TreeSize(depth)`.
+    pub fn iterations(&self, depth: u32) -> usize {
+        2 * Self::tree_size(self.stretch_depth) / Self::tree_size(depth)
+    }
+
+    /// Nodes allocated by one run.
+    pub fn nodes(&self) -> usize {
+        let mut n = Self::tree_size(self.stretch_depth) + Self::tree_size(self.long_lived_depth);
+        let mut d = self.min_depth;
+        while d <= self.max_depth {
+            n += 2 * self.iterations(d) * Self::tree_size(d);
+            d += 2;
+        }
+        n
+    }
+}
+
+/// Benchmarks Game binary-trees: `max(min_depth + 2, n)` with min depth 4.
+pub fn binary_trees_depth(n: u32) -> u32 {
+    n.max(6)
+}
+
+/// The check total binary-trees must print for `n`: the stretch tree, every
+/// iteration tree and the long-lived tree, each counting its nodes.
+pub fn binary_trees_expected(n: u32) -> u64 {
+    let max = binary_trees_depth(n);
+    let size = |d: u32| (1u64 << (d + 1)) - 1;
+    let mut total = size(max + 1) + size(max);
+    let mut d = 4;
+    while d <= max {
+        total += (1u64 << (max - d + 4)) * size(d);
+        d += 2;
+    }
+    total
 }
 
 /// Workload sizes. [`Sizes::full`] are the sizes issue 8 names.
@@ -194,6 +387,18 @@ pub struct Sizes {
     pub deep_chain: usize,
     /// Live nodes for the memory measurement.
     pub mem_nodes: usize,
+    /// Benchmarks Game binary-trees `N`.
+    pub bt_n: u32,
+    /// GCBench's parameters.
+    pub gcbench: GcBenchParams,
+    /// rust-cc-benchmarks binary trees' maximum depth (11; not scaled).
+    pub rcb_depth: usize,
+    /// rust-cc-benchmarks linked list length (4096, 30 rounds; not scaled).
+    pub rcb_list: usize,
+    /// rust-cc-benchmarks stress test nodes and edges (2^15; not scaled).
+    pub rcb_stress: usize,
+    /// Nodes of the growing doubly linked list.
+    pub dll_grow: usize,
 }
 
 impl Sizes {
@@ -213,13 +418,31 @@ impl Sizes {
             churn_every: 1000,
             deep_chain: 10_000_000,
             mem_nodes: 1_000_000,
+            bt_n: BT_N_DEFAULT,
+            gcbench: GcBenchParams {
+                stretch_depth: 18,
+                long_lived_depth: 16,
+                array_size: 500_000,
+                min_depth: 4,
+                max_depth: 16,
+            },
+            rcb_depth: 11,
+            rcb_list: 4096,
+            rcb_stress: 1 << 15,
+            dll_grow: 2_000_000,
         }
     }
 
     /// Every count multiplied by `scale` (at least 1; the tree keeps at least
     /// 3 nodes; edges per node and the collection interval do not scale).
+    /// Depth parameters (binary-trees' `N`, GCBench's depths) drop by
+    /// `round(-log2(scale))`, since each level doubles the work;
+    /// rust-cc-benchmarks' parameters are small and stay.
     pub fn scaled(scale: f64) -> Sizes {
         let f = Sizes::full();
+        let shift = depth_shift(scale);
+        let depth = |d: u32, min: u32| d.saturating_sub(shift).max(min);
+        let g = f.gcbench;
         let s = |n: usize| ((n as f64 * scale).round() as usize).max(1);
         let nodes = s((1usize << (f.tree_depth + 1)) - 1);
         Sizes {
@@ -236,12 +459,33 @@ impl Sizes {
             churn_every: f.churn_every,
             deep_chain: s(f.deep_chain),
             mem_nodes: s(f.mem_nodes),
+            bt_n: depth(f.bt_n, 6),
+            gcbench: GcBenchParams {
+                stretch_depth: depth(g.stretch_depth, 6),
+                long_lived_depth: depth(g.long_lived_depth, 4),
+                array_size: s(g.array_size),
+                min_depth: g.min_depth,
+                max_depth: depth(g.max_depth, 4),
+            },
+            rcb_depth: f.rcb_depth,
+            rcb_list: f.rcb_list,
+            rcb_stress: f.rcb_stress,
+            dll_grow: s(f.dll_grow),
         }
     }
 
-    /// Sizes for the scale in [`SCALE_ENV`] (1 when unset or invalid).
+    /// Sizes for the scale in [`SCALE_ENV`] (1 when unset or invalid), with
+    /// binary-trees' `N` from [`BT_N_ENV`] (scaled the same way).
     pub fn from_env() -> Sizes {
-        Sizes::scaled(scale_from_env())
+        let scale = scale_from_env();
+        let mut s = Sizes::scaled(scale);
+        if let Some(n) = std::env::var(BT_N_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+        {
+            s.bt_n = n.saturating_sub(depth_shift(scale)).max(6);
+        }
+        s
     }
 
     /// Nodes of the tree.
@@ -260,6 +504,12 @@ impl Sizes {
             Workload::RandomGraph | Workload::RandomGraphCollect => self.graph_nodes,
             Workload::YoungChurnSmall | Workload::YoungChurnLarge => self.churn_cycles,
             Workload::DeepChain => self.deep_chain,
+            Workload::BinaryTrees => self.bt_n as usize,
+            Workload::GcBench => self.gcbench.long_lived_depth as usize,
+            Workload::RccBinaryTrees | Workload::RccParentTrees => self.rcb_depth,
+            Workload::RccLinkedList => self.rcb_list,
+            Workload::RccStress => self.rcb_stress,
+            Workload::DllGrow => self.dll_grow,
         }
     }
 
@@ -275,9 +525,30 @@ impl Sizes {
             Workload::RandomGraph | Workload::RandomGraphCollect => self.graph_nodes = n,
             Workload::YoungChurnSmall | Workload::YoungChurnLarge => self.churn_cycles = n,
             Workload::DeepChain => self.deep_chain = n,
+            Workload::BinaryTrees => self.bt_n = (n as u32).max(6),
+            Workload::GcBench => {
+                // Every depth moves with the long-lived one.
+                let f = Sizes::full().gcbench;
+                let d = (n as u32).max(4);
+                let shift = f.long_lived_depth as i64 - d as i64;
+                let at = |x: u32, min: u32| ((x as i64 - shift).max(min as i64)) as u32;
+                self.gcbench.long_lived_depth = d;
+                self.gcbench.stretch_depth = at(f.stretch_depth, 6);
+                self.gcbench.max_depth = at(f.max_depth, 4);
+            }
+            Workload::RccBinaryTrees | Workload::RccParentTrees => self.rcb_depth = n.max(5),
+            Workload::RccLinkedList => self.rcb_list = n,
+            Workload::RccStress => self.rcb_stress = n.max(32),
+            Workload::DllGrow => self.dll_grow = n,
         }
         self
     }
+}
+
+/// How many levels depth parameters lose at `scale`: `round(-log2(scale))`
+/// (0 for scales of 1 and above).
+pub fn depth_shift(scale: f64) -> u32 {
+    (-scale.log2()).round().max(0.0) as u32
 }
 
 /// Largest depth whose complete tree has at most `nodes` nodes.
@@ -511,7 +782,16 @@ mod tests {
         for w in Workload::ALL {
             assert_eq!(Workload::from_name(w.name()), Some(w));
         }
-        for m in [ChildMode::Time, ChildMode::Mem, ChildMode::Header] {
+        for p in Probe::ALL {
+            assert_eq!(Probe::from_name(p.name()), Some(p));
+        }
+        for m in [
+            ChildMode::Time,
+            ChildMode::Mem,
+            ChildMode::Header,
+            ChildMode::Pause,
+            ChildMode::Micro,
+        ] {
             assert_eq!(ChildMode::from_name(m.name()), Some(m));
         }
     }

@@ -1,35 +1,43 @@
-//! Runs gc-core, std `Rc` and the peer crates on every workload and writes
-//! BENCHMARKS.md.
+//! Runs gc-core, std `Rc`, the peer crates and CPython on every workload and
+//! writes BENCHMARKS.md — every section of it.
 //!
 //! ```sh
 //! cargo run --release -p gc-bench --bin bench-report
 //! GC_BENCH_SCALE=0.01 cargo run --release -p gc-bench --bin bench-report -- --output /tmp/b.md
+//! GC_BENCH_BT_N=21 cargo run --release -p gc-bench --bin bench-report   # the site's binary-trees N
 //! ```
 //!
 //! Options: `--rounds N` (default 3: every implementation runs once per
 //! round, in a fresh process, so that slow phases of a shared machine hit
 //! all of them), `--reps N` (timed repetitions per process, default 3, more
 //! for cheap workloads),
-//! `--no-valgrind`, `--output PATH` (default: BENCHMARKS.md at the
+//! `--no-valgrind`, `--no-python` (no CPython column), `--no-pauses` (no
+//! pause probes), `--output PATH` (default: BENCHMARKS.md at the
 //! workspace root, next to its Cargo.toml), `--impls a,b,…` and `--workloads a,b,…` (subsets).
 //!
 //! The peers are dev-dependencies, which a binary cannot link, so this
 //! program builds the criterion bench binary (`cargo bench --no-run`) and
 //! runs it as a worker: per round, one child process per implementation and
-//! workload, one untimed warm-up, then timed repetitions; the median of all
-//! rounds' repetitions is reported. A child that overflows its stack, panics or times out is
+//! workload, one untimed warm-up, then timed repetitions (*warm*); the median of all
+//! rounds' repetitions is reported. For `Workload::COLD` every round also
+//! runs one fresh process per implementation with no warm-up and one timed
+//! run (*cold*). The pause probes (`ChildMode::Pause`) and the
+//! `small_alloc`/`alloc_sites` timings (`ChildMode::Micro`) run in the same
+//! worker; CPython's column runs `bench/python/bench.py` with the same
+//! protocol. A child that overflows its stack, panics or times out is
 //! recorded as such. Instruction counts come from `valgrind --tool=callgrind`
 //! when it is installed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use gc_bench::bench_support::{
-    median, run_child, ChildMode, ChildOutcome, Sizes, Workload, CHILD_ENV, IMPLS, IMPL_ENV,
-    MAX_REPS, MEM_KIND_ENV, MIN_TIME_ENV, REPS_ENV, SCALE_ENV, SIZE_ENV, WARMUP_ENV, WORKLOAD_ENV,
+    binary_trees_depth, binary_trees_expected, median, run_child, ChildMode, ChildOutcome, Probe,
+    Sizes, Workload, BT_N_ENV, CHILD_ENV, IMPLS, IMPL_ENV, MAX_REPS, MEM_KIND_ENV, MIN_TIME_ENV,
+    PROBE_ENV, REPS_ENV, SCALE_ENV, SIZE_ENV, WARMUP_ENV, WORKLOAD_ENV,
 };
 
 /// Peers (not gc-core, not `Rc`).
@@ -60,8 +68,41 @@ const CALLGRIND: &[(Workload, usize, usize)] = &[
 /// each child.
 const MIN_TIME_MS: u64 = 500;
 
+/// A cell whose run takes longer than this in the first round is not run
+/// again in later rounds (marked ‡).
+const SLOW_RUN: Duration = Duration::from_secs(3);
+
 /// Time limit of one child.
-const CHILD_LIMIT: Duration = Duration::from_secs(900);
+const CHILD_LIMIT: Duration = Duration::from_secs(300);
+
+/// The CPython column (`bench/python/bench.py`).
+const CPYTHON: &str = "CPython";
+
+/// The workloads `bench/python/bench.py` expresses.
+const PY_WORKLOADS: &[Workload] = &[
+    Workload::Tree,
+    Workload::BinaryTrees,
+    Workload::Cycles2,
+    Workload::BigCycle,
+    Workload::RandomGraph,
+    Workload::DllGrow,
+];
+
+/// Workloads whose `Rc` version breaks cycles by hand ("Rc†").
+const HAND_BROKEN: &[Workload] = &[
+    Workload::Cycles2,
+    Workload::Cycles2Collect,
+    Workload::BigCycle,
+    Workload::BigCycleCollect,
+    Workload::RandomGraph,
+    Workload::RandomGraphCollect,
+    Workload::YoungChurnSmall,
+    Workload::YoungChurnLarge,
+    Workload::RccParentTrees,
+    Workload::RccLinkedList,
+    Workload::RccStress,
+    Workload::DllGrow,
+];
 
 struct Options {
     reps: usize,
@@ -70,6 +111,8 @@ struct Options {
     output: PathBuf,
     impls: Vec<String>,
     workloads: Vec<Workload>,
+    python: bool,
+    pauses: bool,
 }
 
 fn parse_options(root: &Path) -> Options {
@@ -80,6 +123,8 @@ fn parse_options(root: &Path) -> Options {
         output: root.join("BENCHMARKS.md"),
         impls: IMPLS.iter().map(|s| s.to_string()).collect(),
         workloads: Workload::ALL.to_vec(),
+        python: true,
+        pauses: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -103,6 +148,8 @@ fn parse_options(root: &Path) -> Options {
                     .unwrap_or_else(|| usage("--rounds needs a positive number"))
             }
             "--no-valgrind" => o.valgrind = false,
+            "--no-python" => o.python = false,
+            "--no-pauses" => o.pauses = false,
             "--output" => o.output = PathBuf::from(value("--output")),
             "--impls" => {
                 o.impls = value("--impls").split(',').map(str::to_string).collect();
@@ -131,8 +178,8 @@ fn usage(msg: &str) -> ! {
         eprintln!("bench-report: {msg}");
     }
     eprintln!(
-        "usage: bench-report [--reps N] [--rounds N] [--no-valgrind] [--output PATH] \
-         [--impls a,b] [--workloads a,b]\n  impls: {}\n  workloads: {}",
+        "usage: bench-report [--reps N] [--rounds N] [--no-valgrind] [--no-python] \
+         [--no-pauses] [--output PATH] [--impls a,b] [--workloads a,b]\n  impls: {}\n  workloads: {}",
         IMPLS.join(","),
         Workload::ALL.map(Workload::name).join(",")
     );
@@ -153,39 +200,62 @@ fn main() {
     eprintln!("worker: {}", exe.display());
     let sizes = Sizes::from_env();
 
+    let python = if opts.python { python_version() } else { None };
+    let runner = Runner {
+        exe: exe.clone(),
+        script: root.join("bench").join("python").join("bench.py"),
+        python: python.is_some(),
+        sizes,
+    };
+    // CPython is a column when python3 runs; its cells say why not otherwise.
+    let mut columns: Vec<String> = opts.impls.clone();
+    if opts.python {
+        columns.push(CPYTHON.to_string());
+    }
+
     // Rounds: every implementation runs once per round, so a slow phase of
     // the (shared, noisy) machine hits all of them rather than one.
     let mut times: BTreeMap<(Workload, String), Result<Vec<f64>, String>> = BTreeMap::new();
+    let mut cold: BTreeMap<(Workload, String), Result<Vec<f64>, String>> = BTreeMap::new();
+    // Cells whose first round's run took longer than `SLOW_RUN`: measured
+    // in that round only (warm and cold separately), to keep the full report
+    // within its time budget.
+    let mut slow: BTreeSet<(Workload, String)> = BTreeSet::new();
+    let mut slow_cold: BTreeSet<(Workload, String)> = BTreeSet::new();
     let mut diags: BTreeMap<(Workload, String), Diag> = BTreeMap::new();
     for &w in &opts.workloads {
         for round in 1..=opts.rounds {
-            for name in &opts.impls {
+            for name in &columns {
                 let key = (w, name.clone());
                 if let Some(Err(_)) = times.get(&key) {
-                    continue; // failed in an earlier round
+                    continue; // failed in an earlier round (or not expressible)
+                }
+                if let Some(why) = runner.unavailable(name, w) {
+                    times.insert(key, Err(why));
+                    continue;
+                }
+                if slow.contains(&key) {
+                    continue;
                 }
                 let (reps, warmup) = match w {
                     // A 10M chain per repetition; no warm-up needed for a drop.
                     Workload::DeepChain => (1, false),
+                    // Long runs: one timed repetition per round after the warm-up.
+                    _ if w.heavy() || name == CPYTHON => (1, true),
                     _ => (opts.reps, true),
                 };
                 let t = Instant::now();
-                let r = time_child(&exe, name, w, reps, warmup);
-                eprintln!(
-                    "{:<22} round {round} {:<15} {:>10} ({:.1} s)",
-                    w.name(),
-                    name,
-                    match &r {
-                        Ok(v) => fmt_ns(median(&v.times).unwrap_or(f64::NAN)),
-                        Err(e) => e.clone(),
-                    },
-                    t.elapsed().as_secs_f64()
-                );
+                let r = runner.time_child(name, w, reps, warmup);
+                log_run(w.name(), "warm", round, name, &r, t);
                 match r {
                     Ok(v) => {
+                        if median(&v.times).is_some_and(|t| t > SLOW_RUN.as_nanos() as f64) {
+                            slow.insert(key.clone());
+                        }
                         let d = diags.entry(key.clone()).or_default();
                         d.minflt.push(v.minflt);
                         d.collections.push(v.collections);
+                        d.skipped.push(v.skipped);
                         if let Ok(all) = times.entry(key).or_insert_with(|| Ok(Vec::new())) {
                             all.extend(v.times);
                         }
@@ -195,8 +265,85 @@ fn main() {
                     }
                 }
             }
+            // Cold: a fresh process per measured run, no warm-up.
+            if !Workload::COLD.contains(&w) {
+                continue;
+            }
+            for name in &columns {
+                let key = (w, name.clone());
+                if let Some(Err(e)) = times.get(&key) {
+                    cold.insert(key, Err(e.clone()));
+                    continue;
+                }
+                if let Some(Err(_)) = cold.get(&key) {
+                    continue;
+                }
+                if slow_cold.contains(&key) {
+                    continue;
+                }
+                let t = Instant::now();
+                let r = runner.time_child(name, w, 1, false);
+                log_run(w.name(), "cold", round, name, &r, t);
+                match r {
+                    Ok(v) => {
+                        if median(&v.times).is_some_and(|t| t > SLOW_RUN.as_nanos() as f64) {
+                            slow_cold.insert(key.clone());
+                        }
+                        if let Ok(all) = cold.entry(key).or_insert_with(|| Ok(Vec::new())) {
+                            all.extend(v.times);
+                        }
+                    }
+                    Err(e) => {
+                        cold.insert(key, Err(e));
+                    }
+                }
+            }
         }
     }
+
+    // Pause probes: one fresh process per implementation, probe and round.
+    let mut pauses: BTreeMap<(Probe, String), Result<Vec<PauseResult>, String>> = BTreeMap::new();
+    if opts.pauses {
+        for p in Probe::ALL {
+            for round in 1..=opts.rounds {
+                for name in &columns {
+                    let key = (p, name.clone());
+                    if let Some(Err(_)) = pauses.get(&key) {
+                        continue;
+                    }
+                    let t = Instant::now();
+                    let r = if name == CPYTHON && !runner.python {
+                        Err("python3 not found".to_string())
+                    } else {
+                        runner.pause_child(name, p)
+                    };
+                    eprintln!(
+                        "pause {:<16} round {round} {:<15} {} ({:.1} s)",
+                        p.name(),
+                        name,
+                        match &r {
+                            Ok(v) => format!("max {} floating {}", fmt_ns(v.max), v.floating),
+                            Err(e) => e.clone(),
+                        },
+                        t.elapsed().as_secs_f64()
+                    );
+                    match r {
+                        Ok(v) => {
+                            if let Ok(all) = pauses.entry(key).or_insert_with(|| Ok(Vec::new())) {
+                                all.push(v);
+                            }
+                        }
+                        Err(e) => {
+                            pauses.insert(key, Err(e));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let micro = runner.micro_child();
+    eprintln!("micro: {micro:?}");
 
     let mut mem: BTreeMap<(&str, String), Result<MemResult, String>> = BTreeMap::new();
     for kind in ["chain", "leaves"] {
@@ -228,8 +375,15 @@ fn main() {
 
     let report = Report {
         opts: &opts,
+        columns: &columns,
+        python,
         sizes,
         times,
+        cold,
+        slow,
+        slow_cold,
+        pauses,
+        micro,
         diags,
         mem,
         header,
@@ -240,8 +394,7 @@ fn main() {
         elapsed: started.elapsed(),
         root: &root,
     };
-    let mut text = report.render();
-    text.push_str(&kept_sections(&opts.output));
+    let text = report.render();
     std::fs::write(&opts.output, text).unwrap_or_else(|e| {
         eprintln!("bench-report: cannot write {}: {e}", opts.output.display());
         std::process::exit(1)
@@ -251,20 +404,6 @@ fn main() {
         opts.output.display(),
         started.elapsed().as_secs_f64()
     );
-}
-
-/// The line after which `BENCHMARKS.md` holds sections written by hand
-/// (results of the other criterion benches); a new report keeps them.
-const KEPT_MARKER: &str = "<!-- bench-report keeps everything below this line -->";
-
-/// The marker and everything after it in the existing report at `path`, or
-/// just the marker if there is none.
-fn kept_sections(path: &Path) -> String {
-    let old = std::fs::read_to_string(path).unwrap_or_default();
-    match old.find(KEPT_MARKER) {
-        Some(at) => format!("\n{}", &old[at..]),
-        None => format!("\n{KEPT_MARKER}\n"),
-    }
 }
 
 /// Build the bench binary and return its path.
@@ -336,7 +475,6 @@ fn outcome_to_result(o: ChildOutcome) -> Result<BTreeMap<String, Vec<String>>, S
     }
 }
 
-/// Timed repetitions (ns) of `w` in a fresh child.
 /// What one timing child reports.
 struct TimeResult {
     /// Timed runs (ns).
@@ -345,42 +483,178 @@ struct TimeResult {
     minflt: f64,
     /// gc-core collections per timed run, by generation.
     collections: [f64; 3],
+    /// Of those, the ones skipped (proven empty), by generation.
+    skipped: [f64; 3],
 }
 
-/// Timed repetitions of `w` in a fresh child.
-fn time_child(
-    exe: &Path,
-    impl_name: &str,
-    w: Workload,
-    reps: usize,
-    warmup: bool,
-) -> Result<TimeResult, String> {
-    let mut cmd = worker(exe, ChildMode::Time, impl_name);
-    cmd.env(WORKLOAD_ENV, w.name())
-        .env(REPS_ENV, reps.to_string())
-        .env(
-            MIN_TIME_ENV,
-            if warmup { MIN_TIME_MS } else { 0 }.to_string(),
-        )
-        .env(WARMUP_ENV, if warmup { "1" } else { "0" });
-    let r = outcome_to_result(run_child(cmd, CHILD_LIMIT))?;
-    let numbers = |key: &str| -> Vec<f64> {
-        r.get(key)
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t.parse().ok())
-            .collect()
-    };
-    let times = numbers("times");
-    if times.is_empty() {
-        return Err("no times reported".to_string());
+/// What one pause child reports.
+#[derive(Debug, Clone)]
+struct PauseResult {
+    /// The whole growth (ns).
+    total: f64,
+    /// Longest step and 99.9th percentile (ns).
+    max: f64,
+    p999: f64,
+    /// Peak of unreachable objects not yet freed.
+    floating: f64,
+    /// gc-core's (or CPython's) gen-0 threshold in that process.
+    threshold: f64,
+    /// Collections during the growth, by generation, and the skipped ones.
+    collections: [f64; 3],
+    skipped: [f64; 3],
+}
+
+/// Starts the children: the bench binary, or `python3 bench/python/bench.py`
+/// for the CPython column.
+struct Runner {
+    exe: PathBuf,
+    script: PathBuf,
+    python: bool,
+    sizes: Sizes,
+}
+
+impl Runner {
+    /// Why `name` cannot run `w`, if it cannot.
+    fn unavailable(&self, name: &str, w: Workload) -> Option<String> {
+        if name != CPYTHON {
+            return None;
+        }
+        if !self.python {
+            return Some("python3 not found".to_string());
+        }
+        (!PY_WORKLOADS.contains(&w)).then(|| "n/a".to_string())
     }
-    let c = numbers("collections");
-    Ok(TimeResult {
-        times,
-        minflt: numbers("minflt").first().copied().unwrap_or(f64::NAN),
-        collections: [0, 1, 2].map(|g| c.get(g).copied().unwrap_or(f64::NAN)),
-    })
+
+    fn command(&self, mode: ChildMode, impl_name: &str) -> Command {
+        if impl_name == CPYTHON {
+            let s = &self.sizes;
+            let mut cmd = Command::new("python3");
+            cmd.arg(&self.script)
+                .env(CHILD_ENV, mode.name())
+                .env(IMPL_ENV, impl_name)
+                .env(
+                    "GC_BENCH_PY_SIZES",
+                    format!(
+                        "tree_depth={},cycles2={},big_cycle={},graph_nodes={},graph_edges={},\
+                         bt_n={},dll_grow={}",
+                        s.tree_depth,
+                        s.cycles2,
+                        s.big_cycle,
+                        s.graph_nodes,
+                        s.graph_edges,
+                        s.bt_n,
+                        s.dll_grow
+                    ),
+                );
+            cmd
+        } else {
+            worker(&self.exe, mode, impl_name)
+        }
+    }
+
+    /// Timed repetitions of `w` in a fresh child.
+    fn time_child(
+        &self,
+        impl_name: &str,
+        w: Workload,
+        reps: usize,
+        warmup: bool,
+    ) -> Result<TimeResult, String> {
+        let mut cmd = self.command(ChildMode::Time, impl_name);
+        cmd.env(WORKLOAD_ENV, w.name())
+            .env(REPS_ENV, reps.to_string())
+            .env(
+                MIN_TIME_ENV,
+                if warmup && !w.heavy() { MIN_TIME_MS } else { 0 }.to_string(),
+            )
+            .env(WARMUP_ENV, if warmup { "1" } else { "0" });
+        let r = outcome_to_result(run_child(cmd, CHILD_LIMIT))?;
+        let numbers = |key: &str| -> Vec<f64> {
+            r.get(key)
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.parse().ok())
+                .collect()
+        };
+        let times = numbers("times");
+        if times.is_empty() {
+            return Err("no times reported".to_string());
+        }
+        let c = numbers("collections");
+        let sk = numbers("skipped");
+        Ok(TimeResult {
+            times,
+            minflt: numbers("minflt").first().copied().unwrap_or(f64::NAN),
+            collections: [0, 1, 2].map(|g| c.get(g).copied().unwrap_or(f64::NAN)),
+            skipped: [0, 1, 2].map(|g| sk.get(g).copied().unwrap_or(f64::NAN)),
+        })
+    }
+
+    /// One run of pause probe `p` in a fresh child.
+    fn pause_child(&self, impl_name: &str, p: Probe) -> Result<PauseResult, String> {
+        let mut cmd = self.command(ChildMode::Pause, impl_name);
+        cmd.env(PROBE_ENV, p.name());
+        let r = outcome_to_result(run_child(cmd, CHILD_LIMIT))?;
+        let numbers = |key: &str| -> Vec<f64> {
+            r.get(key)
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.parse().ok())
+                .collect()
+        };
+        let st = numbers("steps");
+        let [_steps, total, max, p999, _p99, _p50] = st[..] else {
+            return Err("malformed steps line".to_string());
+        };
+        let c = numbers("collections");
+        let sk = numbers("skipped");
+        Ok(PauseResult {
+            total,
+            max,
+            p999,
+            floating: numbers("floating").first().copied().unwrap_or(f64::NAN),
+            threshold: numbers("threshold").first().copied().unwrap_or(f64::NAN),
+            collections: [0, 1, 2].map(|g| c.get(g).copied().unwrap_or(f64::NAN)),
+            skipped: [0, 1, 2].map(|g| sk.get(g).copied().unwrap_or(f64::NAN)),
+        })
+    }
+
+    /// The small_alloc / alloc_sites timings: `case -> (n, ns)`.
+    fn micro_child(&self) -> Result<BTreeMap<String, (f64, f64)>, String> {
+        let cmd = worker(&self.exe, ChildMode::Micro, "gc-core");
+        let r = outcome_to_result(run_child(cmd, CHILD_LIMIT))?;
+        Ok(r.into_iter()
+            .filter_map(|(k, v)| {
+                let case = k.strip_prefix("micro_")?.to_string();
+                Some((case, (v.first()?.parse().ok()?, v.get(1)?.parse().ok()?)))
+            })
+            .collect())
+    }
+}
+
+fn log_run(
+    w: &str,
+    kind: &str,
+    round: usize,
+    name: &str,
+    r: &Result<TimeResult, String>,
+    t: Instant,
+) {
+    eprintln!(
+        "{w:<22} {kind} round {round} {name:<15} {:>10} ({:.1} s)",
+        match r {
+            Ok(v) => fmt_ns(median(&v.times).unwrap_or(f64::NAN)),
+            Err(e) => e.clone(),
+        },
+        t.elapsed().as_secs_f64()
+    );
+}
+
+fn python_version() -> Option<String> {
+    let out = Command::new("python3").arg("--version").output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Per-run diagnostics of one implementation on one workload, over rounds.
@@ -388,6 +662,7 @@ fn time_child(
 struct Diag {
     minflt: Vec<f64>,
     collections: Vec<[f64; 3]>,
+    skipped: Vec<[f64; 3]>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -556,10 +831,24 @@ fn fmt_count(n: usize) -> String {
     out
 }
 
+/// Timed runs (ns) per workload and implementation, or why there are none.
+type Times = BTreeMap<(Workload, String), Result<Vec<f64>, String>>;
+
 struct Report<'a> {
     opts: &'a Options,
+    /// Table columns: the implementations, then CPython.
+    columns: &'a [String],
+    /// `python3 --version`, if it ran.
+    python: Option<String>,
     sizes: Sizes,
     times: BTreeMap<(Workload, String), Result<Vec<f64>, String>>,
+    /// Cold runs (fresh process, no warm-up), for `Workload::COLD`.
+    cold: BTreeMap<(Workload, String), Result<Vec<f64>, String>>,
+    /// Warm and cold cells measured in the first round only (`SLOW_RUN`).
+    slow: BTreeSet<(Workload, String)>,
+    slow_cold: BTreeSet<(Workload, String)>,
+    pauses: BTreeMap<(Probe, String), Result<Vec<PauseResult>, String>>,
+    micro: Result<BTreeMap<String, (f64, f64)>, String>,
     diags: BTreeMap<(Workload, String), Diag>,
     mem: BTreeMap<(&'static str, String), Result<MemResult, String>>,
     header: Result<BTreeMap<String, f64>, String>,
@@ -583,13 +872,6 @@ impl Report<'_> {
         match self.times.get(&(w, name.to_string()))? {
             Ok(v) => v.iter().copied().reduce(f64::min),
             Err(_) => None,
-        }
-    }
-
-    fn error(&self, w: Workload, name: &str) -> Option<&str> {
-        match self.times.get(&(w, name.to_string()))? {
-            Err(e) => Some(e),
-            Ok(_) => None,
         }
     }
 
@@ -623,6 +905,41 @@ impl Report<'_> {
                 fmt_count(s.churn_old_large)
             ),
             Workload::DeepChain => format!("deep_chain: drop a {}-chain", fmt_count(s.deep_chain)),
+            Workload::BinaryTrees => format!(
+                "binary_trees: Benchmarks Game, N={} ({} nodes)",
+                binary_trees_depth(s.bt_n),
+                fmt_count(binary_trees_expected(s.bt_n) as usize)
+            ),
+            Workload::GcBench => format!(
+                "gcbench: Boehm's GCBench, stretch {}, long-lived {}, depths {}..={} ({} nodes)",
+                s.gcbench.stretch_depth,
+                s.gcbench.long_lived_depth,
+                s.gcbench.min_depth,
+                s.gcbench.max_depth,
+                fmt_count(s.gcbench.nodes())
+            ),
+            Workload::RccBinaryTrees => {
+                format!(
+                    "rcb_binary_trees: rust-cc-benchmarks, depth {}",
+                    s.rcb_depth
+                )
+            }
+            Workload::RccParentTrees => format!(
+                "rcb_parent_trees: rust-cc-benchmarks, parent pointers, depth {}",
+                s.rcb_depth
+            ),
+            Workload::RccLinkedList => format!(
+                "rcb_linked_list: rust-cc-benchmarks, {}-node list × 30",
+                fmt_count(s.rcb_list)
+            ),
+            Workload::RccStress => format!(
+                "rcb_stress: rust-cc-benchmarks, {} nodes",
+                fmt_count(s.rcb_stress)
+            ),
+            Workload::DllGrow => format!(
+                "dll_grow: {}-node doubly linked list grown, dropped",
+                fmt_count(s.dll_grow)
+            ),
         }
     }
 
@@ -645,12 +962,18 @@ impl Report<'_> {
             self.elapsed.as_secs_f64() / 60.0
         );
 
+        let columns: Vec<&str> = self.columns.iter().map(String::as_str).collect();
+        self.render_targets17(&mut o);
         self.render_targets(&mut o);
         self.render_machine(&mut o);
-        self.render_times(&mut o, &impls);
+        self.render_times(&mut o, &columns);
+        self.render_cold(&mut o, &columns);
+        self.render_pauses(&mut o, &columns);
+        self.render_skipped(&mut o);
         self.render_instr(&mut o, &impls);
         self.render_mem(&mut o, &impls);
         self.render_diags(&mut o, &impls);
+        self.render_micro(&mut o);
         self.render_notes(&mut o, &impls);
         self.render_method(&mut o);
         o
@@ -728,6 +1051,15 @@ impl Report<'_> {
         );
         let _ = writeln!(
             o,
+            "| CPython | {} |",
+            match (&self.python, self.opts.python) {
+                (Some(v), _) => format!("{v} (`bench/python/bench.py`, default gc settings)"),
+                (None, true) => "python3 not found: its column says so".to_string(),
+                (None, false) => "not used (`--no-python`)".to_string(),
+            }
+        );
+        let _ = writeln!(
+            o,
             "| gc-core source | commit {head}{} |",
             if dirty {
                 " plus uncommitted changes in gc-core/"
@@ -746,35 +1078,420 @@ impl Report<'_> {
     }
 
     fn cell(&self, w: Workload, name: &str) -> String {
-        if let Some(e) = self.error(w, name) {
-            return format!("**{e}**");
+        self.cell_in(&self.times, &self.slow, w, name)
+    }
+
+    /// A time cell from `map` (warm or cold): the median, "†" for `Rc`
+    /// where it breaks cycles by hand, and the ratio to gc-core's.
+    fn cell_in(
+        &self,
+        map: &Times,
+        slow: &BTreeSet<(Workload, String)>,
+        w: Workload,
+        name: &str,
+    ) -> String {
+        let get = |n: &str| match map.get(&(w, n.to_string())) {
+            Some(Ok(v)) => median(v),
+            _ => None,
+        };
+        match map.get(&(w, name.to_string())) {
+            Some(Err(e)) if e == "n/a" => return "n/a".to_string(),
+            Some(Err(e)) => return format!("**{e}**"),
+            _ => {}
         }
-        let Some(t) = self.median(w, name) else {
+        let Some(t) = get(name) else {
             return "–".to_string();
         };
-        match self.median(w, "gc-core") {
+        let mut dagger = if name == "Rc" && HAND_BROKEN.contains(&w) {
+            "†"
+        } else {
+            ""
+        }
+        .to_string();
+        if slow.contains(&(w, name.to_string())) && self.opts.rounds > 1 {
+            dagger.push('‡');
+        }
+        match get("gc-core") {
             Some(base) if name != "gc-core" && base > 0.0 => {
-                format!("{} ({:.2}×)", fmt_ns(t), t / base)
+                format!("{}{dagger} ({:.2}×)", fmt_ns(t), t / base)
             }
-            _ => fmt_ns(t),
+            _ => format!("{}{dagger}", fmt_ns(t)),
         }
     }
 
+    fn cold_median(&self, w: Workload, name: &str) -> Option<f64> {
+        match self.cold.get(&(w, name.to_string()))? {
+            Ok(v) => median(v),
+            Err(_) => None,
+        }
+    }
+
+    fn render_cold(&self, o: &mut String, columns: &[&str]) {
+        let _ = writeln!(
+            o,
+            "## Time, cold (a fresh process per measured run)
+"
+        );
+        let _ = writeln!(
+            o,
+            "The table above is **warm**: each process runs the workload once untimed, so its \
+             pools and the allocator's arenas are already mapped when the timed runs start. \
+             This table is **cold**: per round, every implementation runs each of these \
+             workloads once in a fresh process with no warm-up — what a program that builds its \
+             structure once sees, page faults included. Median of {} rounds (one run each; \
+             ‡: first round only, as above); in parentheses the ratio to gc-core's cold time.\n",
+            self.opts.rounds
+        );
+        table_header(o, "workload (cold)", columns);
+        for w in Workload::COLD {
+            if !self.opts.workloads.contains(&w) {
+                continue;
+            }
+            let _ = write!(o, "| {} |", self.describe(w));
+            for i in columns {
+                let _ = write!(o, " {} |", self.cell_in(&self.cold, &self.slow_cold, w, i));
+            }
+            let _ = writeln!(o);
+        }
+        let _ = writeln!(o);
+    }
+
+    /// Over the rounds of probe `p` for `name`: the median longest step, the
+    /// median 99.9th percentile, the largest floating-garbage peak.
+    fn pause_summary(&self, p: Probe, name: &str) -> Result<(f64, f64, f64, f64), String> {
+        match self.pauses.get(&(p, name.to_string())) {
+            Some(Ok(v)) if !v.is_empty() => {
+                let max: Vec<f64> = v.iter().map(|r| r.max).collect();
+                let p999: Vec<f64> = v.iter().map(|r| r.p999).collect();
+                let total: Vec<f64> = v.iter().map(|r| r.total).collect();
+                let floating = v.iter().map(|r| r.floating).fold(0.0, f64::max);
+                Ok((
+                    median(&max).unwrap_or(f64::NAN),
+                    median(&p999).unwrap_or(f64::NAN),
+                    floating,
+                    median(&total).unwrap_or(f64::NAN),
+                ))
+            }
+            Some(Err(e)) => Err(e.clone()),
+            _ => Err("–".to_string()),
+        }
+    }
+
+    fn render_pauses(&self, o: &mut String, columns: &[&str]) {
+        let _ = writeln!(
+            o,
+            "## Pauses while a structure grows
+"
+        );
+        if !self.opts.pauses {
+            let _ = writeln!(o, "Not measured (`--no-pauses`).\n");
+            return;
+        }
+        let s = &self.sizes;
+        let _ = writeln!(
+            o,
+            "Each probe grows a structure one step at a time in a fresh process (cold, no \
+             warm-up) and times every step with `Instant` (CPython: `perf_counter_ns`); \
+             automatic collection is on with each implementation's defaults. A step is one node \
+             (tree: {} nodes bottom-up; big_cycle: a {}-node ring, closed by the last step; \
+             random_graph: {} nodes, then {} edges per node, one node's edges per step; \
+             dll_grow: a {}-node doubly linked list, every neighbour pair a strong cycle, one \
+             appended node per step) or one two-node cycle, dropped as soon as it is built \
+             (cycles2: {}). The probes' nodes are `PNode {{ edges: Cell<[Option<P<PNode>>; 4]>, \
+             counted }}` for every implementation (CPython: a `__slots__` class), larger than \
+             the timed workloads' nodes. Cells: the longest step / the 99.9th percentile, \
+             median over {} rounds; `Rc` (hand-broken where a cycle is made) shows what \
+             allocation and page faults alone cost.\n",
+            fmt_count(s.tree_nodes()),
+            fmt_count(s.big_cycle),
+            fmt_count(s.graph_nodes),
+            s.graph_edges,
+            fmt_count(s.dll_grow),
+            fmt_count(s.cycles2),
+            self.opts.rounds
+        );
+        table_header(o, "probe: longest step / p99.9", columns);
+        for p in Probe::ALL {
+            let _ = write!(o, "| {} ({} steps) |", p.name(), fmt_count(p.steps(s)));
+            for i in columns {
+                let cell = match self.pause_summary(p, i) {
+                    Ok((max, p999, _, _)) => format!("{} / {}", fmt_ns(max), fmt_ns(p999)),
+                    Err(e) if e == "–" => e,
+                    Err(e) => format!("**{e}**"),
+                };
+                let _ = write!(o, " {cell} |");
+            }
+            let _ = writeln!(o);
+        }
+        let _ = writeln!(
+            o,
+            "\nFloating garbage: the peak number of objects no longer reachable but not yet \
+             freed, `created − dropped − reachable` from a drop counter in every probe node \
+             (CPython: `__del__`), sampled after every step; the largest over the rounds. \
+             Only cycles2 makes garbage while growing; the other rows show that nothing is \
+             freed early or late.\n"
+        );
+        table_header(o, "probe: floating garbage peak (objects)", columns);
+        for p in Probe::ALL {
+            let _ = write!(o, "| {} |", p.name());
+            for i in columns {
+                let cell = match self.pause_summary(p, i) {
+                    Ok((_, _, f, _)) => format!("{f:.0}"),
+                    Err(e) if e == "–" => e,
+                    Err(e) => format!("**{e}**"),
+                };
+                let _ = write!(o, " {cell} |");
+            }
+            let _ = writeln!(o);
+        }
+        let _ = writeln!(o);
+        if let (Ok((_, _, f, _)), Some(Ok(v))) = (
+            self.pause_summary(Probe::Cycles2, "gc-core"),
+            self.pauses.get(&(Probe::Cycles2, "gc-core".to_string())),
+        ) {
+            let t0 = v.first().map(|r| r.threshold).unwrap_or(f64::NAN);
+            let _ = writeln!(
+                o,
+                "gc-core's floating-garbage peak on cycles2: {f:.0} objects = {:.2} × gen-0's \
+                 threshold ({t0:.0}, `gc::threshold().0`). A gen-0 collection runs when the \
+                 tracked allocations minus frees since the last one exceed the threshold, and \
+                 every cycle it finds is freed, so between collections at most about one \
+                 threshold of garbage objects (plus the two of the cycle being built) is \
+                 pending: the bound is ≈ 1 × the gen-0 threshold.\n",
+                f / t0
+            );
+        }
+    }
+
+    fn render_skipped(&self, o: &mut String) {
+        let _ = writeln!(
+            o,
+            "## gc-core: collections run and skipped
+"
+        );
+        let _ = writeln!(
+            o,
+            "Per timed run (warm table; median over rounds), gc-core's collections by \
+             generation as *run / skipped*: a skipped collection is one the collector proved \
+             could not find garbage (no decrement to a nonzero count since the last analysis \
+             covering that generation, `gc::skipped_collections()`); it still counts in \
+             `gc::stats()` but scans nothing. Then the same for the pause probes' growth (one \
+             run). Where the cost goes: every collection that runs scans its generations.\n"
+        );
+        let _ = writeln!(
+            o,
+            "| workload | gen 0 | gen 1 | gen 2 |\n|---|---:|---:|---:|"
+        );
+        let fmt = |c: [f64; 3], k: [f64; 3]| {
+            [0, 1, 2].map(|g| {
+                if c[g].is_nan() {
+                    "–".to_string()
+                } else {
+                    format!("{:.0} / {:.0}", c[g] - k[g], k[g])
+                }
+            })
+        };
+        for &w in &self.opts.workloads {
+            let Some(d) = self.diags.get(&(w, "gc-core".to_string())) else {
+                continue;
+            };
+            let med = |v: &[[f64; 3]], g: usize| {
+                median(&v.iter().map(|x| x[g]).collect::<Vec<_>>()).unwrap_or(f64::NAN)
+            };
+            let c = [0, 1, 2].map(|g| med(&d.collections, g));
+            let k = [0, 1, 2].map(|g| med(&d.skipped, g));
+            let [a, b, cc] = fmt(c, k);
+            let _ = writeln!(o, "| {} | {a} | {b} | {cc} |", w.name());
+        }
+        for p in Probe::ALL {
+            if let Some(Ok(v)) = self.pauses.get(&(p, "gc-core".to_string())) {
+                if let Some(r) = v.last() {
+                    let [a, b, cc] = fmt(r.collections, r.skipped);
+                    let _ = writeln!(o, "| pause probe {} | {a} | {b} | {cc} |", p.name());
+                }
+            }
+        }
+        let _ = writeln!(o);
+    }
+
+    fn render_micro(&self, o: &mut String) {
+        let m = match &self.micro {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = writeln!(o, "## Pooled heap against `Box` and `Rc`\n\nFailed: {e}\n");
+                return;
+            }
+        };
+        let t = |k: &str| m.get(k).map(|v| fmt_ns(v.1)).unwrap_or_else(|| "?".into());
+        let n = m.get("one_gc").map(|v| v.0).unwrap_or(f64::NAN);
+        let _ = writeln!(
+            o,
+            "## Pooled heap against `Box` and `Rc` (the `small_alloc` bench)\n\n\
+             {} `u64` values, median of 11 runs after a warm-up in one process (a worker \
+             child; `cargo bench -p gc-bench --bench small_alloc` is the criterion version). \
+             `Box` and `Rc` use glibc malloc.\n",
+            fmt_count(n as usize)
+        );
+        let _ = writeln!(o, "| workload | Box | Rc | Gc |\n|---|---:|---:|---:|");
+        let _ = writeln!(
+            o,
+            "| allocate and drop one at a time | {} | {} | {} |",
+            t("one_box"),
+            t("one_rc"),
+            t("one_gc")
+        );
+        let _ = writeln!(
+            o,
+            "| build a `Vec` of them, then drop it | {} | {} | {} |\n",
+            t("vec_box"),
+            t("vec_rc"),
+            t("vec_gc")
+        );
+        let m2 = m.get("sites_off").map(|v| v.0).unwrap_or(f64::NAN);
+        let _ = writeln!(
+            o,
+            "## Allocation-site tracking (the `alloc_sites` bench)\n\n\
+             {} tracked nodes allocated and dropped (median of 11 runs): {} with \
+             `gc::track_allocations` off (the default; the only cost is one branch in \
+             `Gc::new`), {} with it on (a hash-table insert and remove per object); the same \
+             loop with `Rc<RefCell<..>>` takes {}. Criterion version: `cargo bench -p gc-bench \
+             --bench alloc_sites`.\n",
+            fmt_count(m2 as usize),
+            t("sites_off"),
+            t("sites_on"),
+            t("sites_rc")
+        );
+    }
+
+    /// One "met" / "missed by X %" verdict for `value ≤ limit`.
+    fn verdict17(value: f64, limit: f64) -> String {
+        if !value.is_finite() {
+            "not measured".to_string()
+        } else if value <= limit {
+            "**met**".to_string()
+        } else {
+            let pct = (value / limit - 1.0) * 100.0;
+            if pct < 1.0 {
+                format!("**missed by {pct:.1} %**")
+            } else {
+                format!("**missed by {pct:.0} %**")
+            }
+        }
+    }
+
+    fn render_targets17(&self, o: &mut String) {
+        let _ = writeln!(o, "## Targets (issue 17)\n");
+        let _ = writeln!(
+            o,
+            "Measured in this run. *warm*: the Time table (warm-up in the same process); \
+             *cold*: the cold table (a fresh process per run, no warm-up). Ratios are gc-core's \
+             median time ÷ the reference's; \"missed by X %\" is how far the ratio is above \
+             its limit.\n"
+        );
+        let _ = writeln!(o, "| target | warm | cold |\n|---|---|---|");
+        let rows: &[(Workload, &str, f64, &str)] = &[
+            (Workload::Tree, "Rc", 1.0, "tree ≤ 1.0× `Rc`"),
+            (Workload::BinaryTrees, "Rc", 1.0, "binary_trees ≤ 1.0× `Rc`"),
+            (
+                Workload::BigCycle,
+                "Rc",
+                1.5,
+                "big_cycle incl. build ≤ 1.5× hand-broken `Rc`",
+            ),
+            (
+                Workload::Cycles2,
+                "Rc",
+                1.0,
+                "cycles2 ≤ 1.0× hand-broken `Rc`",
+            ),
+            (
+                Workload::RandomGraph,
+                "Rc",
+                1.0,
+                "random_graph ≤ 1.0× hand-broken `Rc`",
+            ),
+            (Workload::AllocDrop, "Rc", 0.8, "alloc_drop ≤ 0.8× `Rc`"),
+            (
+                Workload::CloneDrop,
+                "Rc",
+                1.1,
+                "clone_drop within 10 % of `Rc`",
+            ),
+        ];
+        for &(w, reference, limit, label) in rows {
+            let warm = match (self.median(w, "gc-core"), self.median(w, reference)) {
+                (Some(g), Some(r)) => {
+                    format!("{} — {:.2}×", Self::verdict17(g / r, limit), g / r)
+                }
+                _ => "not measured".to_string(),
+            };
+            let cold = match (
+                self.cold_median(w, "gc-core"),
+                self.cold_median(w, reference),
+            ) {
+                (Some(g), Some(r)) => {
+                    format!("{} — {:.2}×", Self::verdict17(g / r, limit), g / r)
+                }
+                _ => "not measured".to_string(),
+            };
+            let _ = writeln!(o, "| {label} | {warm} | {cold} |");
+        }
+        let churn = match (
+            self.median(Workload::YoungChurnSmall, "gc-core"),
+            self.median(Workload::YoungChurnLarge, "gc-core"),
+        ) {
+            (Some(s), Some(l)) => format!(
+                "{} — {:.2}× (large old heap ÷ small, ±10 % counted as flat)",
+                Self::verdict17(l / s, 1.10),
+                l / s
+            ),
+            _ => "not measured".to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "| young_churn flat in old-heap size | {churn} | – (its old heap is built per \
+             process anyway) |"
+        );
+        let dll = match (
+            self.pause_summary(Probe::DllGrow, "gc-core"),
+            self.pause_summary(Probe::DllGrow, "rust-cc"),
+        ) {
+            (Ok((g, ..)), Ok((r, ..))) => format!(
+                "{} — {} vs rust-cc's {} ({:.2}× of rust-cc's; the limit is 0.20×)",
+                Self::verdict17(g / r, 0.2),
+                fmt_ns(g),
+                fmt_ns(r),
+                g / r
+            ),
+            _ => "not measured".to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "| dll_grow longest step ≤ 1/5 of rust-cc's | – (the probes run in fresh \
+             processes) | {dll} |"
+        );
+        let _ = writeln!(o);
+    }
+
     fn render_times(&self, o: &mut String, impls: &[&str]) {
-        let _ = writeln!(o, "## Time (median wall time per run)\n");
+        let _ = writeln!(o, "## Time, warm (median wall time per run)\n");
         let _ = writeln!(
             o,
             "Each cell: the median of all timed runs from {} rounds; in each round every \
              implementation runs in a fresh process (one after the other, so slow phases of \
              the shared machine are spread over all of them): one untimed warm-up, then at \
              least {} timed runs, more (up to {MAX_REPS}) until they add up to {:.1} s \
-             (`deep_chain`: one run per round, no warm-up). In parentheses: that time divided \
+             (`deep_chain`: one run per round, no warm-up; binary_trees, gcbench, dll_grow and \
+             every CPython cell: one timed run per round after the warm-up; ‡: a run took \
+             more than {} s in the first round, so that cell was measured in the first round \
+             only, which keeps the full report near 20 minutes). In parentheses: that time divided \
              by gc-core's — above 1 means gc-core is faster. \"Reclaim step only\" rows build \
              the same garbage with automatic collection off and time only the explicit \
              collection (for `Rc`: breaking the cycles by hand and dropping).\n",
             self.opts.rounds,
             self.opts.reps,
             MIN_TIME_MS as f64 / 1000.0,
+            SLOW_RUN.as_secs(),
         );
         table_header(o, "workload", impls);
         for &w in &self.opts.workloads {
@@ -1150,12 +1867,15 @@ impl Report<'_> {
         );
         // Failures grouped by implementation and outcome.
         let mut failures: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
-        for ((w, i), r) in &self.times {
+        for ((w, i), r) in self.times.iter().chain(&self.cold) {
             if let Err(e) = r {
-                failures
-                    .entry((i.clone(), e.clone()))
-                    .or_default()
-                    .push(w.name());
+                if e == "n/a" {
+                    continue; // not expressible; see the implementation's note
+                }
+                let ws = failures.entry((i.clone(), e.clone())).or_default();
+                if !ws.contains(&w.name()) {
+                    ws.push(w.name());
+                }
             }
         }
         for ((kind, i), r) in &self.mem {
@@ -1239,6 +1959,20 @@ impl Report<'_> {
                 let _ = writeln!(o, "- **{name}**: {note}");
             }
         }
+        if self.opts.python {
+            let _ = writeln!(
+                o,
+                "- **CPython**: `bench/python/bench.py`, one `python3` process per run like the \
+                 Rust children, default collector settings (gc on, thresholds 700/10/10), \
+                 `__slots__` classes with the same fields as the Rust nodes, the same \
+                 xorshift64 for the random graph (its cost in pure Python is part of the time), \
+                 `gc.collect()` at the end of each workload. \"n/a\": the workload is not \
+                 expressed in Python (only tree, binary_trees, cycles2, big_cycle, random_graph \
+                 and dll_grow are); the Rust-only micro-benchmarks (alloc/clone, young churn, \
+                 deep chain, the reclaim-only rows) measure things Python does not expose \
+                 separately."
+            );
+        }
         let _ = writeln!(o);
     }
 
@@ -1256,9 +1990,27 @@ impl Report<'_> {
              - `deep_chain` times only the drop (plus a collection call); building the chain is \
              not timed. `young_churn` builds the old heap once per process (not timed), then \
              times the churn loop.\n\
-             - Regenerate: `cargo run --release -p gc-bench --bin bench-report` (about ten \
-             minutes at full scale); quick check: `GC_BENCH_SCALE=0.01 cargo run --release -p \
-             gc-bench --bin bench-report -- --output /tmp/b.md`."
+             - binary_trees follows the Benchmarks Game rules: a stretch tree of depth N+1 \
+             built, checked and dropped, a long-lived tree of depth N, then for d = 4, 6, …, N \
+             2^(N−d+4) trees of depth d built and checked; the child asserts the total check \
+             count. N = 16 here by default; `{BT_N_ENV}=21` is the site's parameter. \
+             `{SCALE_ENV}` lowers N and GCBench's depths by round(−log2(scale)) levels (each \
+             level doubles the work); rust-cc-benchmarks' four keep their own small parameters \
+             at every scale. GCBench: kStretchTreeDepth 18, kLongLivedTreeDepth 16, kArraySize \
+             500,000 doubles (half of them set to 1/i, checked at the end), depths 4..=16 step 2, \
+             NumIters(d) = 2·TreeSize(18)/TreeSize(d) trees built top-down (Populate) and as \
+             many bottom-up (MakeTree) per depth. rust-cc-benchmarks' stress test uses this \
+             package's xorshift64 (seed 0xCAFE) instead of `StdRng`; its `Rc†` keeps every node \
+             and clears all edges at the end (`Rc` cannot tell which nodes became unreachable), \
+             its parent-pointer trees clear the parent pointers by hand before each drop \
+             (the original's `Rc` baseline uses `Weak`), and its linked list unlinks node by \
+             node. \"Rc†\" marks every `Rc` cell where cycles are broken by hand.\n\
+             - Heavy workloads (binary_trees, gcbench, dll_grow) and every CPython run time one \
+             repetition per round after the warm-up; a child is killed after {} s.\n\
+             - Regenerate: `cargo run --release -p gc-bench --bin bench-report` (about 25 \
+             minutes at full scale on 2 cores); quick check: `GC_BENCH_SCALE=0.01 cargo run --release -p \
+             gc-bench --bin bench-report -- --output /tmp/b.md`.",
+            CHILD_LIMIT.as_secs()
         );
     }
 }
