@@ -15,7 +15,7 @@ use crate::heap::Heap;
 /// (added ones run from the next collection on); a panic is reported and the
 /// remaining callbacks still run.
 pub(super) fn run_callbacks(heap: &Heap, phase: Phase, info: &CallbackInfo) {
-    let ids = heap.hooks.callbacks.borrow().order().to_vec();
+    let ids = heap.hooks.callbacks.borrow().order();
     for id in ids {
         let taken = heap.hooks.callbacks.borrow_mut().take(id);
         let Some(mut cb) = taken else { continue };
@@ -35,8 +35,8 @@ pub(super) fn run_callbacks(heap: &Heap, phase: Phase, info: &CallbackInfo) {
 /// that what they captured is released before the last collections.
 /// Returns whether there were any.
 pub(super) fn drop_callbacks(heap: &Heap) -> bool {
-    let all = core::mem::take(&mut *heap.hooks.callbacks.borrow_mut());
-    let had = !all.order().is_empty();
+    let all = heap.hooks.callbacks.borrow_mut().take_all();
+    let had = !all.is_empty();
     crate::output::drop_reporting(all, "gc callback");
     had
 }

@@ -79,7 +79,7 @@ fn on_exit(heap: &'static Heap) {
 
 /// Whether callbacks or saved garbage are registered.
 fn holds_callbacks_or_garbage(heap: &Heap) -> bool {
-    !heap.hooks.callbacks.borrow().order().is_empty() || !heap.garbage.borrow().is_empty()
+    !heap.hooks.callbacks.borrow().is_empty() || !heap.garbage.borrow().is_empty()
 }
 
 /// Drop the callbacks and `gc::garbage()`'s handles (each under

@@ -57,61 +57,89 @@ pub struct CallbackInfo {
     pub uncollectable: usize,
 }
 
-slotmap::new_key_type! {
-    /// Identifies a callback registered with [`add_callback`](crate::gc::add_callback).
-    ///
-    /// ```
-    /// let id = gc_core::gc::add_callback(|_, _| {});
-    /// let copy = id;
-    /// assert_eq!(id, copy);
-    /// assert!(gc_core::gc::remove_callback(id));
-    /// ```
-    pub struct CallbackId;
-}
+/// Identifies a callback registered with [`add_callback`](crate::gc::add_callback).
+///
+/// Ids are never reused on a thread (a 64-bit counter), so a stale id
+/// names no other callback: removing it again returns `false`.
+///
+/// ```
+/// let id = gc_core::gc::add_callback(|_, _| {});
+/// let copy = id;
+/// assert_eq!(id, copy);
+/// assert!(gc_core::gc::remove_callback(id));
+/// assert!(!gc_core::gc::remove_callback(id));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct CallbackId(u64);
 
 /// A registered callback.
 pub(crate) type Callback = Box<dyn FnMut(Phase, &CallbackInfo)>;
 
-/// The registered callbacks, in the order they were added.
+/// The registered callbacks, in the order they were added — CPython's
+/// `gc.callbacks` is a list too. Ids increase in that order, so the list is
+/// sorted by id and looked up by binary search. (A generational slot table
+/// such as `slotmap` would add two crates to every build for a list that
+/// holds a handful of entries.)
+///
+/// Invariants: `list` is sorted by strictly increasing id; `next` is
+/// greater than every id handed out (0 is [`CallbackId::default`], the id
+/// `add_callback` returns when the heap is gone, never a registered one).
 #[derive(Default)]
 pub(crate) struct Callbacks {
-    /// `None` while the callback is running.
-    map: slotmap::SlotMap<CallbackId, Option<Callback>>,
-    order: Vec<CallbackId>,
+    /// Each callback; its closure is `None` while it runs.
+    list: Vec<(CallbackId, Option<Callback>)>,
+    /// The last id handed out.
+    last: u64,
 }
 
 impl Callbacks {
     /// Register `f` after the others.
     pub(crate) fn add(&mut self, f: Callback) -> CallbackId {
-        let id = self.map.insert(Some(f));
-        self.order.push(id);
+        self.last += 1;
+        let id = CallbackId(self.last);
+        self.list.push((id, Some(f)));
         id
+    }
+
+    fn index(&self, id: CallbackId) -> Option<usize> {
+        self.list.binary_search_by_key(&id, |&(i, _)| i).ok()
     }
 
     /// Unregister `id`; its closure (`None` while it runs) is returned so
     /// that the caller drops it outside the borrow.
     pub(crate) fn remove(&mut self, id: CallbackId) -> Option<Option<Callback>> {
-        let removed = self.map.remove(id)?;
-        self.order.retain(|&i| i != id);
-        Some(removed)
+        let at = self.index(id)?;
+        Some(self.list.remove(at).1)
+    }
+
+    /// Unregister every callback, returning them (to be dropped outside the
+    /// borrow). Ids handed out later still differ from the old ones.
+    pub(crate) fn take_all(&mut self) -> Vec<(CallbackId, Option<Callback>)> {
+        core::mem::take(&mut self.list)
+    }
+
+    /// No callback is registered.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
     }
 
     /// The ids in the order the callbacks run.
-    pub(crate) fn order(&self) -> &[CallbackId] {
-        &self.order
+    pub(crate) fn order(&self) -> Vec<CallbackId> {
+        self.list.iter().map(|&(id, _)| id).collect()
     }
 
     /// Take the closure of `id` out to run it (`None` if removed or running).
     pub(crate) fn take(&mut self, id: CallbackId) -> Option<Callback> {
-        self.map.get_mut(id).and_then(Option::take)
+        let at = self.index(id)?;
+        self.list[at].1.take()
     }
 
     /// Put a closure taken with [`take`](Callbacks::take) back; if `id` was
     /// removed meanwhile, the closure is handed back to be dropped.
     pub(crate) fn put_back(&mut self, id: CallbackId, f: Callback) -> Option<Callback> {
-        match self.map.get_mut(id) {
-            Some(slot) => {
-                *slot = Some(f);
+        match self.index(id) {
+            Some(at) => {
+                self.list[at].1 = Some(f);
                 None
             }
             None => Some(f),
@@ -126,5 +154,36 @@ impl fmt::Display for GenerationStats {
             "collections={} collected={} uncollectable={}",
             self.collections, self.collected, self.uncollectable
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_never_reused_and_order_is_registration_order() {
+        let mut c = Callbacks::default();
+        let a = c.add(Box::new(|_, _| {}));
+        let b = c.add(Box::new(|_, _| {}));
+        let d = c.add(Box::new(|_, _| {}));
+        assert_ne!(a, CallbackId::default());
+        assert_eq!(c.order(), vec![a, b, d]);
+        assert!(c.remove(b).is_some());
+        assert!(c.remove(b).is_none(), "a removed id names nothing");
+        assert_eq!(c.order(), vec![a, d]);
+        // Taken out while running: still registered, put back in place.
+        let f = c.take(a).expect("registered");
+        assert!(c.take(a).is_none(), "running: nothing to take");
+        assert!(c.put_back(a, f).is_none());
+        // Removed while running: handed back to be dropped.
+        let f = c.take(d).unwrap();
+        assert!(c.remove(d).is_some());
+        assert!(c.put_back(d, f).is_some());
+        assert_eq!(c.take_all().len(), 1);
+        assert!(c.is_empty());
+        let e = c.add(Box::new(|_, _| {}));
+        assert!(e > d, "ids keep increasing after take_all");
+        assert!(c.remove(a).is_none());
     }
 }
