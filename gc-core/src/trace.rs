@@ -126,7 +126,11 @@ pub unsafe trait Trace: Finalize + 'static {
     /// any type that owns values through a heap pointer (`Box`, `Vec`, maps…)
     /// without looking inside. Containers that own elements through a pointer
     /// ask their element type this question, which keeps the answer finite for
-    /// recursive types such as `struct Tree { kids: Vec<Tree> }`.
+    /// recursive types such as `struct Tree { kids: Vec<Tree> }`. For that to
+    /// hold, a hand-written `needs_tracking_shallow` must only ask other
+    /// types' *shallow* questions (or answer a constant), never a
+    /// `needs_tracking`: the derive's answer for a `Gc<X>` field asks `X`'s
+    /// shallow question from inside a `needs_tracking`.
     ///
     /// ```
     /// use gc_core::Trace;
