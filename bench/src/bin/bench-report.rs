@@ -468,6 +468,26 @@ fn worker(exe: &Path, mode: ChildMode, impl_name: &str) -> Command {
     cmd
 }
 
+/// The numbers a child reported under `key` (unparsable ones left out).
+fn numbers(r: &BTreeMap<String, Vec<String>>, key: &str) -> Vec<f64> {
+    r.get(key)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.parse().ok())
+        .collect()
+}
+
+/// The first number reported under `key`, NaN if none.
+fn first_number(r: &BTreeMap<String, Vec<String>>, key: &str) -> f64 {
+    numbers(r, key).first().copied().unwrap_or(f64::NAN)
+}
+
+/// Generations 0, 1 and 2 of a per-generation line, NaN where missing.
+fn per_generation(r: &BTreeMap<String, Vec<String>>, key: &str) -> [f64; 3] {
+    let v = numbers(r, key);
+    [0, 1, 2].map(|g| v.get(g).copied().unwrap_or(f64::NAN))
+}
+
 fn outcome_to_result(o: ChildOutcome) -> Result<BTreeMap<String, Vec<String>>, String> {
     match o {
         ChildOutcome::Ok(r) => Ok(r),
@@ -569,24 +589,15 @@ impl Runner {
             )
             .env(WARMUP_ENV, if warmup { "1" } else { "0" });
         let r = outcome_to_result(run_child(cmd, CHILD_LIMIT))?;
-        let numbers = |key: &str| -> Vec<f64> {
-            r.get(key)
-                .into_iter()
-                .flatten()
-                .filter_map(|t| t.parse().ok())
-                .collect()
-        };
-        let times = numbers("times");
+        let times = numbers(&r, "times");
         if times.is_empty() {
             return Err("no times reported".to_string());
         }
-        let c = numbers("collections");
-        let sk = numbers("skipped");
         Ok(TimeResult {
             times,
-            minflt: numbers("minflt").first().copied().unwrap_or(f64::NAN),
-            collections: [0, 1, 2].map(|g| c.get(g).copied().unwrap_or(f64::NAN)),
-            skipped: [0, 1, 2].map(|g| sk.get(g).copied().unwrap_or(f64::NAN)),
+            minflt: first_number(&r, "minflt"),
+            collections: per_generation(&r, "collections"),
+            skipped: per_generation(&r, "skipped"),
         })
     }
 
@@ -595,27 +606,18 @@ impl Runner {
         let mut cmd = self.command(ChildMode::Pause, impl_name);
         cmd.env(PROBE_ENV, p.name());
         let r = outcome_to_result(run_child(cmd, CHILD_LIMIT))?;
-        let numbers = |key: &str| -> Vec<f64> {
-            r.get(key)
-                .into_iter()
-                .flatten()
-                .filter_map(|t| t.parse().ok())
-                .collect()
-        };
-        let st = numbers("steps");
+        let st = numbers(&r, "steps");
         let [_steps, total, max, p999, _p99, _p50] = st[..] else {
             return Err("malformed steps line".to_string());
         };
-        let c = numbers("collections");
-        let sk = numbers("skipped");
         Ok(PauseResult {
             total,
             max,
             p999,
-            floating: numbers("floating").first().copied().unwrap_or(f64::NAN),
-            threshold: numbers("threshold").first().copied().unwrap_or(f64::NAN),
-            collections: [0, 1, 2].map(|g| c.get(g).copied().unwrap_or(f64::NAN)),
-            skipped: [0, 1, 2].map(|g| sk.get(g).copied().unwrap_or(f64::NAN)),
+            floating: first_number(&r, "floating"),
+            threshold: first_number(&r, "threshold"),
+            collections: per_generation(&r, "collections"),
+            skipped: per_generation(&r, "skipped"),
         })
     }
 

@@ -81,9 +81,10 @@ pub(crate) type Callback = Box<dyn FnMut(Phase, &CallbackInfo)>;
 /// such as `slotmap` would add two crates to every build for a list that
 /// holds a handful of entries.)
 ///
-/// Invariants: `list` is sorted by strictly increasing id; `next` is
-/// greater than every id handed out (0 is [`CallbackId::default`], the id
-/// `add_callback` returns when the heap is gone, never a registered one).
+/// Invariants: `list` is sorted by strictly increasing id; `last` is the
+/// largest id handed out, so the next one is new (0 is
+/// [`CallbackId::default`], the id `add_callback` returns when the heap is
+/// gone, never a registered one).
 #[derive(Default)]
 pub(crate) struct Callbacks {
     /// Each callback; its closure is `None` while it runs.
