@@ -54,25 +54,26 @@ pub(crate) unsafe fn dec_strong(h: NonNull<Header>) {
 pub(crate) unsafe fn release(h: NonNull<Header>) {
     // SAFETY: the allocation is still live (caller).
     let hdr = unsafe { h.as_ref() };
-    if hdr.has(flags::DEAD) && !hdr.has(flags::ORPHAN) {
-        // Being torn down by the collector, which frees it.
+    if hdr.has(flags::DEAD) {
+        // SAFETY: forwarded from the caller.
+        unsafe { release_dead(h) };
         return;
     }
     let Some(heap) = heap::current() else {
         // The thread's heap is gone: leak rather than run code against it.
         return;
     };
-    if hdr.has(flags::DEAD) {
-        // SAFETY: an orphan's value was dropped by the collector and the
-        // last handle just went; it is in an orphan list (real links).
-        unsafe {
-            list::unlink(links_of(h));
-            free(heap, h);
-        }
-        return;
-    }
     // SAFETY: the object is alive and its count is zero.
     unsafe { unregister(heap, h) };
+    let vt = hdr.vtable();
+    if !vt.needs_drop && !vt.has_finalizer {
+        // No user code runs, so nothing nests or queues behind this object:
+        // free it at once. (Objects a panic left in the deferred queue wait
+        // for the next release that runs code, or the next collection.)
+        // SAFETY: unregistered, nothing to drop, nobody else can reach it.
+        unsafe { free(heap, h) };
+        return;
+    }
     let depth = heap.destruction.depth.get();
     if depth >= MAX_DEPTH {
         heap.destruction.deferred.borrow_mut().push(h);
@@ -84,6 +85,31 @@ pub(crate) unsafe fn release(h: NonNull<Header>) {
     drop(nested);
     if depth == 0 && heap.has_deferred() {
         drain_deferred(heap);
+    }
+}
+
+/// [`release`] of a `DEAD` object: one the collector is tearing down (which
+/// frees it itself), or an orphan whose last handle just went.
+///
+/// # Safety
+/// As [`release`], and `h` is `DEAD`.
+#[cold]
+#[inline(never)]
+unsafe fn release_dead(h: NonNull<Header>) {
+    // SAFETY: the allocation is still live (caller).
+    let hdr = unsafe { h.as_ref() };
+    if !hdr.has(flags::ORPHAN) {
+        // Being torn down by the collector, which frees it.
+        return;
+    }
+    let Some(heap) = heap::current() else {
+        return;
+    };
+    // SAFETY: an orphan's value was dropped by the collector and the last
+    // handle just went; it is in an orphan list (real links).
+    unsafe {
+        list::unlink(links_of(h));
+        free(heap, h);
     }
 }
 

@@ -17,7 +17,9 @@
 //! - `used_pools[c]` lists exactly the pools of class `c` that are neither
 //!   full nor empty-and-returned; the first of them serves allocations.
 //! - A pool's `used` counts its allocated blocks; `free` lists freed blocks;
-//!   blocks at or past `next_offset` were never handed out.
+//!   blocks at or past `next_offset` were never handed out. `full` is set
+//!   exactly while the pool has no block left to hand out (and so is out of
+//!   `used_pools`).
 //! - `usable` lists the arenas that have at least one pool not in use.
 //! - Everything is single-threaded (the heap is thread-local) and no user code
 //!   runs inside the allocator.
@@ -78,6 +80,10 @@ struct PoolHeader {
     used: Cell<usize>,
     /// Size class; `usize::MAX` while the pool is empty and returned.
     class: Cell<usize>,
+    /// Every block is handed out: the pool is out of `used_pools` until one
+    /// is freed (kept as a flag so that a free tests one byte, not the free
+    /// list and the bump offset).
+    full: Cell<bool>,
     /// Neighbours in `used_pools[class]`, or (`next` only) in the arena's
     /// list of returned pools.
     prev: Cell<*mut PoolHeader>,
@@ -204,6 +210,7 @@ impl PoolAllocator {
         p.used.set(p.used.get() + 1);
         if p.free.get().is_null() && p.next_offset.get() + block_size(class) > POOL_SIZE {
             // Full: it leaves the list until a block is freed.
+            p.full.set(true);
             self.unlink_used(class, pool);
         }
         // SAFETY: a block inside the pool is not null.
@@ -222,6 +229,7 @@ impl PoolAllocator {
                 next_offset: Cell::new(POOL_OVERHEAD),
                 used: Cell::new(0),
                 class: Cell::new(class),
+                full: Cell::new(false),
                 prev: Cell::new(ptr::null_mut()),
                 next: Cell::new(ptr::null_mut()),
                 arena: Cell::new(arena),
@@ -296,27 +304,36 @@ impl PoolAllocator {
             .cast::<PoolHeader>();
         // SAFETY: blocks live inside pools whose header is at the pool start.
         let p = unsafe { &*pool };
-        let class = p.class.get();
-        let was_full =
-            p.free.get().is_null() && p.next_offset.get() + block_size(class) > POOL_SIZE;
         let block = ptr.as_ptr().cast::<FreeBlock>();
         // SAFETY: the block is ours again; it is at least 16 bytes.
         unsafe { block.write(FreeBlock { next: p.free.get() }) };
         p.free.set(block);
         let used = p.used.get() - 1;
         p.used.set(used);
-        if used == 0 {
-            if was_full {
-                self.link_used(class, pool);
-            }
-            // Keep the last pool of a class even when empty, so that an
-            // allocate/free loop does not re-initialise a pool every time.
-            if self.used_pools[class].get() != pool || !p.next.get().is_null() {
-                self.unlink_used(class, pool);
-                self.return_pool(pool);
-            }
-        } else if was_full {
+        // A non-full pool is in `used_pools`; with no neighbour there it is
+        // the last of its class, which stays even when empty.
+        if p.full.get() || (used == 0 && !(p.prev.get().is_null() && p.next.get().is_null())) {
+            self.pool_changed_list(pool);
+        }
+    }
+
+    /// After a free: a pool that was full rejoins `used_pools`; one that is
+    /// now empty goes back to its arena (unless it is the last of its class).
+    #[cold]
+    #[inline(never)]
+    fn pool_changed_list(&self, pool: *mut PoolHeader) {
+        // SAFETY: an initialised pool of this allocator.
+        let p = unsafe { &*pool };
+        let class = p.class.get();
+        if p.full.get() {
+            p.full.set(false);
             self.link_used(class, pool);
+        }
+        // Keep the last pool of a class even when empty, so that an
+        // allocate/free loop does not re-initialise a pool every time.
+        if p.used.get() == 0 && (self.used_pools[class].get() != pool || !p.next.get().is_null()) {
+            self.unlink_used(class, pool);
+            self.return_pool(pool);
         }
     }
 
