@@ -167,7 +167,9 @@ pub(crate) unsafe fn unregister(heap: &Heap, h: NonNull<Header>) {
 ///
 /// # Safety
 /// `h` must be an unregistered, live object that nothing else will touch.
-#[inline]
+// Always inlined: as a call of its own from `release` it cost a 1M-node
+// tree's drop 14 instructions per node (callgrind).
+#[inline(always)]
 unsafe fn destroy(heap: &Heap, h: NonNull<Header>) {
     // SAFETY: live (caller).
     let hdr = unsafe { h.as_ref() };
