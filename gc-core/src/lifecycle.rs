@@ -167,8 +167,8 @@ pub(crate) unsafe fn unregister(heap: &Heap, h: NonNull<Header>) {
 ///
 /// # Safety
 /// `h` must be an unregistered, live object that nothing else will touch.
-// Always inlined: as a call of its own from `release` it cost a 1M-node
-// tree's drop 14 instructions per node (callgrind).
+// Always inlined: as a call of its own from `release` it cost a tree's
+// drop 14 instructions per node (callgrind, 16k -> 32k nodes).
 #[inline(always)]
 unsafe fn destroy(heap: &Heap, h: NonNull<Header>) {
     // SAFETY: live (caller).

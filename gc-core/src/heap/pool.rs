@@ -91,6 +91,15 @@ struct PoolHeader {
     arena: Cell<*mut Arena>,
 }
 
+impl PoolHeader {
+    /// For a pool in `used_pools`: it is the only pool of its class there
+    /// (no neighbours), the one kept even when empty.
+    #[inline]
+    fn alone_in_used(&self) -> bool {
+        self.prev.get().is_null() && self.next.get().is_null()
+    }
+}
+
 struct FreeBlock {
     next: *mut FreeBlock,
 }
@@ -310,9 +319,7 @@ impl PoolAllocator {
         p.free.set(block);
         let used = p.used.get() - 1;
         p.used.set(used);
-        // A non-full pool is in `used_pools`; with no neighbour there it is
-        // the last of its class, which stays even when empty.
-        if p.full.get() || (used == 0 && !(p.prev.get().is_null() && p.next.get().is_null())) {
+        if p.full.get() || (used == 0 && !p.alone_in_used()) {
             self.pool_changed_list(pool);
         }
     }
@@ -331,7 +338,7 @@ impl PoolAllocator {
         }
         // Keep the last pool of a class even when empty, so that an
         // allocate/free loop does not re-initialise a pool every time.
-        if p.used.get() == 0 && (self.used_pools[class].get() != pool || !p.next.get().is_null()) {
+        if p.used.get() == 0 && !p.alone_in_used() {
             self.unlink_used(class, pool);
             self.return_pool(pool);
         }
