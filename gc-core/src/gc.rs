@@ -210,6 +210,61 @@ pub fn skipped_collections() -> [usize; 3] {
     with_heap([0; 3], |h| h.policy.skipped())
 }
 
+/// Make this thread's automatic full collections incremental (`true`) or
+/// atomic (`false`, the default). Incremental, a full collection the
+/// long-lived rule calls for is spread over the following automatic
+/// triggers: each runs its young collection and then a step over at most
+/// 16 × `threshold().0` old objects, and the trigger after the last step
+/// runs the gen-2 collection proper, an exact analysis of the objects the
+/// steps could not show reachable (with generations 0 and 1). So no single
+/// step scans the whole old generation: the longest pause while a big
+/// cyclic structure grows is a young collection plus a step, not a scan
+/// of the heap.
+///
+/// The trade-off (measured in BENCHMARKS.md): the steps see the heap
+/// changing under them, so they only choose candidates; what they decide
+/// is checked exactly, and a live object is never freed, but garbage that
+/// forms while a phase runs (or that young garbage refers to) waits for the
+/// next phase, about two phases at most. The steps also cost more in total
+/// than one atomic scan (four passes and a side array of 16 bytes per old
+/// object while a phase runs). [`collect`] and `collect_generation(2)`
+/// stay exact full collections (a running phase gives its objects back
+/// first), as do [`freeze`], [`objects`], the census and referrer tools,
+/// and thread exit. Turning it off gives a running phase's objects back.
+///
+/// ```
+/// use gc_core::{gc, Gc};
+/// gc::set_incremental(true);
+/// assert!(gc::is_incremental());
+/// let keep: Vec<_> = (0..20_000).map(|i| Gc::new(Some(Gc::new(i)))).collect();
+/// gc::set_incremental(false);
+/// assert!(!gc::is_incremental());
+/// # drop(keep);
+/// ```
+pub fn set_incremental(on: bool) {
+    with_heap((), |h| collector::incremental::set_enabled(h, on))
+}
+
+/// Whether automatic full collections are incremental on this thread (see
+/// [`set_incremental`]).
+///
+/// ```
+/// assert!(!gc_core::gc::is_incremental());
+/// ```
+pub fn is_incremental() -> bool {
+    with_heap(false, |h| h.incremental.enabled.get())
+}
+
+/// How many incremental full collections (phases) this thread has
+/// finished: each is also one collection of generation 2 in [`stats`].
+///
+/// ```
+/// assert_eq!(gc_core::gc::incremental_collections(), 0);
+/// ```
+pub fn incremental_collections() -> usize {
+    with_heap(0, |h| h.incremental.phases.get())
+}
+
 /// Move every tracked object into the permanent generation, which no
 /// collection scans (use it after building long-lived data, e.g. before
 /// forking worker state, as in CPython). Resets the gen-0 count.

@@ -142,8 +142,8 @@ pub(crate) unsafe fn unregister(heap: &Heap, h: NonNull<Header>) {
     let hdr = unsafe { h.as_ref() };
     if hdr.vtable().tracked {
         // SAFETY: tracked objects have links; outside the analysis phases
-        // they are real list pointers (or a self-loop).
-        unsafe { list::unlink(links_of(h)) };
+        // they are real list pointers, a self-loop or an incremental slot.
+        unsafe { heap::incremental::unlink_tracked(&heap.incremental, links_of(h)) };
         heap.leave_gen(hdr);
         heap.policy.count_free();
     }

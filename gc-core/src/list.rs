@@ -82,6 +82,15 @@ impl List {
         unsafe { insert_between(node, self.head.prev.get(), self.head_ptr()) }
     }
 
+    /// Take the first element out (a self-loop afterwards), if any.
+    #[inline]
+    pub(crate) fn pop_front(&self) -> Option<NonNull<Links>> {
+        let first = self.first()?;
+        // SAFETY: an element of this well-formed list.
+        unsafe { unlink(first) };
+        Some(first)
+    }
+
     /// Move every element of `other` to the end of `self`, leaving `other` empty.
     pub(crate) fn append(&self, other: &List) {
         if other.is_empty() {

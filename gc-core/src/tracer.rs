@@ -16,6 +16,7 @@
 use core::ptr::{self, NonNull};
 
 use crate::header::{flags, links_of, Header, Links};
+use crate::heap::incremental::{Incremental, MARKED};
 use crate::prefetch::prefetch;
 
 /// Receives the edges a [`Trace`](crate::Trace) impl reports. Only the collector creates
@@ -70,6 +71,12 @@ pub(crate) enum TraceKind {
     /// Only bring every target into the cache (teardown looks one object
     /// ahead, so that the counts its drops decrement are at hand).
     Prefetch,
+    /// A step of an incremental full collection's subtract pass: subtract
+    /// one from the side-array scratch count of every target in its entries.
+    IncSubtract(&'static Incremental),
+    /// A step of its mark pass: mark every target in its entries reachable
+    /// and queue it to be traced.
+    IncMark(&'static Incremental),
 }
 
 impl Tracer {
@@ -98,6 +105,10 @@ impl Tracer {
             TraceKind::Mark(stack) => return unsafe { mark_edge(stack, target) },
             TraceKind::Collect(out) => return out.push(target),
             TraceKind::Prefetch => return prefetch(target.as_ptr()),
+            // SAFETY: a live target (caller).
+            TraceKind::IncSubtract(inc) => return unsafe { inc_subtract_edge(inc, target) },
+            // SAFETY: a live target (caller).
+            TraceKind::IncMark(inc) => return unsafe { inc_mark_edge(inc, target) },
         }
         prefetch(target.as_ptr());
         let slot = &mut self.delayed[self.reported % EDGE_DELAY];
@@ -329,6 +340,50 @@ unsafe fn mark_edge(stack: &mut MarkStack, target: NonNull<Header>) {
                 crate::list::unlink(l);
                 stack.push(l);
             }
+        }
+    }
+}
+
+/// Tracer callback for an incremental subtract step: a target in the
+/// phase's entries loses one from its scratch count. (An `IN_GEN` object is
+/// tracked, so it has links; only the entries' objects carry a slot tag.)
+///
+/// # Safety
+/// `target` must be a live object.
+#[inline]
+unsafe fn inc_subtract_edge(inc: &Incremental, target: NonNull<Header>) {
+    // SAFETY: live (caller).
+    if unsafe { target.as_ref() }.has(flags::IN_GEN) {
+        // SAFETY: a live tracked object.
+        unsafe { inc.with_entry(links_of(target), |e| e.scratch.set(e.scratch.get() - 1)) };
+    }
+}
+
+/// Tracer callback for an incremental mark step: a target in the phase's
+/// entries not marked yet is marked and queued.
+///
+/// # Safety
+/// `target` must be a live object.
+#[inline]
+unsafe fn inc_mark_edge(inc: &Incremental, target: NonNull<Header>) {
+    // SAFETY: live (caller).
+    if !unsafe { target.as_ref() }.has(flags::IN_GEN) {
+        return;
+    }
+    // SAFETY: a live tracked object.
+    let l = unsafe { links_of(target) };
+    // SAFETY: as above.
+    let newly = unsafe {
+        inc.with_entry(l, |e| {
+            let fresh = e.scratch.get() != MARKED;
+            e.scratch.set(MARKED);
+            fresh
+        })
+    };
+    if newly == Some(true) {
+        // SAFETY: as above.
+        if let Some(i) = Incremental::slot_of(unsafe { l.as_ref() }) {
+            inc.worklist.borrow_mut().push(i);
         }
     }
 }

@@ -142,19 +142,20 @@ const MAX_OPS: usize = if cfg!(miri) { 24 } else { 60 };
 fn program() -> impl Strategy<Value = Program> {
     prop_oneof![
         4 => Just(Exact),
-        3 => Just(Triggers),
+        4 => Just(Triggers),
         2 => Just(Auto),
-        2 => Just(Probe)
+        2 => Just(Probe),
+        2 => Just(Incremental)
     ]
     .prop_flat_map(|mode| {
         let (new, collect, t) = match mode {
-            Triggers => (16, 1, 2),
+            Triggers | Incremental => (16, 1, 2),
             Probe => (6, 1, 1),
             _ => (6, 4, 1),
         };
         // Programs with automatic collection often start by choosing
         // their thresholds.
-        let start = if matches!(mode, Triggers | Auto) {
+        let start = if matches!(mode, Triggers | Auto | Incremental) {
             proptest::option::weighted(0.6, threshold()).boxed()
         } else {
             Just(None).boxed()
@@ -1060,6 +1061,10 @@ fn random_programs_cover_the_interesting_cases() {
         "{c:?}"
     );
     assert!(c.young_spanning > 20 && c.young_left_garbage > 60, "{c:?}");
+    assert!(
+        c.incremental_phases > 5 && c.incremental_found > 10,
+        "{c:?}"
+    );
 }
 
 fn corpus_dir() -> std::path::PathBuf {

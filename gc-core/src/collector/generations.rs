@@ -6,7 +6,7 @@
 //! - `IN_GEN` is set on exactly the objects moved into one of the
 //!   generations, and cleared on those moved out (see `heap`).
 
-use super::{collect, Reason};
+use super::{collect, incremental, Reason};
 use crate::header::{flags, header_of, Header};
 use crate::heap::{epoch, Heap, GENERATIONS};
 use crate::list::List;
@@ -87,13 +87,14 @@ pub(super) fn merge_generations(heap: &Heap, generation: usize, work: &List) {
     }
 }
 
-/// Objects in generations 0, 1, 2 and the permanent one (walks the lists).
+/// Objects in generations 0, 1, 2 (with those of a running incremental
+/// phase) and the permanent one (walks the lists).
 pub(super) fn generation_sizes(heap: &Heap) -> [usize; 4] {
     let l = &heap.lists;
     [
         l.gens[0].len(),
         l.gens[1].len(),
-        l.gens[2].len(),
+        l.gens[2].len() + incremental::len(heap),
         l.permanent.len(),
     ]
 }
@@ -101,6 +102,7 @@ pub(super) fn generation_sizes(heap: &Heap) -> [usize; 4] {
 /// `gc::freeze`: every object of the generations moves to the permanent
 /// one, which no collection scans; the gen-0 count restarts.
 pub(crate) fn freeze(heap: &Heap) {
+    incremental::settle(heap);
     for g in &heap.lists.gens {
         for l in g.iter() {
             // SAFETY: list members are live tracked objects.
@@ -128,6 +130,7 @@ pub(crate) fn objects_of(
     heap: &Heap,
     range: core::ops::RangeInclusive<usize>,
 ) -> Vec<NonNull<Header>> {
+    incremental::settle(heap);
     let mut out = Vec::new();
     for g in range {
         for l in heap.lists.gens[g].iter() {
@@ -143,20 +146,50 @@ pub(crate) fn objects_of(
 
 /// An allocation passed the gen-0 threshold: collect the oldest generation
 /// whose count exceeds its threshold (gen 2 only under the long-lived rule).
+/// With incremental collection on, a full collection that cannot be skipped
+/// becomes a phase (see `incremental`): this trigger and the following ones
+/// run their young collection and then a step, until the trigger after the
+/// phase's last step runs its final step, the gen-2 collection.
 #[cold]
 #[inline(never)]
-pub(crate) fn collect_automatic(heap: &Heap) {
+pub(crate) fn collect_automatic(heap: &'static Heap) {
+    if heap.policy.collecting() {
+        return;
+    }
+    if heap.incremental.active() {
+        if incremental::ready(heap) {
+            collect(heap, GENERATIONS - 1, Reason::Automatic);
+        } else {
+            collect_young_automatic(heap);
+            incremental::step(heap);
+        }
+        return;
+    }
     for g in (0..GENERATIONS).rev() {
         if heap.policy.counts[g].get() <= heap.policy.threshold(g) {
             continue;
         }
         let policy = &heap.policy;
-        if g == GENERATIONS - 1
-            && policy.long_lived_pending.get() < policy.long_lived_total.get() / 4
-        {
-            continue;
+        if g == GENERATIONS - 1 {
+            if policy.long_lived_pending.get() < policy.long_lived_total.get() / 4 {
+                continue;
+            }
+            let clean = policy.is_clean(g, epoch::now()) && heap.lists.detached.is_empty();
+            if heap.incremental.enabled.get() && !clean {
+                incremental::start(heap);
+                collect_young_automatic(heap);
+                incremental::step(heap);
+                return;
+            }
         }
         collect(heap, g, Reason::Automatic);
         return;
     }
+}
+
+/// The young collection an automatic trigger runs while a phase is active:
+/// generation 1 if its count exceeds its threshold, else generation 0.
+fn collect_young_automatic(heap: &Heap) {
+    let g = usize::from(heap.policy.counts[1].get() > heap.policy.threshold(1));
+    collect(heap, g, Reason::Automatic);
 }

@@ -82,6 +82,7 @@ mod analysis;
 mod callbacks;
 mod finalize;
 mod generations;
+pub(crate) mod incremental;
 mod shutdown;
 mod teardown;
 
@@ -189,7 +190,7 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
         )
     });
 
-    let (found, orphans) = collect_generations(heap, generation, debug);
+    let (found, orphans) = collect_generations(heap, generation, reason, debug);
 
     if let Some((sizes, start)) = stats_start {
         output::output_to(
@@ -233,7 +234,20 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
 /// aged, and the garbage handled (weak references cleared, finalized,
 /// checked again, torn down). Returns the unreachable objects found and the
 /// orphans left (torn down, still referenced by a handle a `Drop` kept).
-fn collect_generations(heap: &Heap, generation: usize, debug: DebugFlags) -> (usize, usize) {
+fn collect_generations(
+    heap: &Heap,
+    generation: usize,
+    reason: Reason,
+    debug: DebugFlags,
+) -> (usize, usize) {
+    if generation == GENERATIONS - 1 {
+        if reason == Reason::Automatic && incremental::ready(heap) {
+            return collect_incremental_final(heap, debug);
+        }
+        // An explicit full collection is the exact one: a running
+        // incremental phase gives its objects back first.
+        incremental::settle(heap);
+    }
     generations::count_collection(heap, generation);
     if generation == GENERATIONS - 1 {
         // (An O(heap) walk: only where a scan of the heap is due anyway.)
@@ -253,20 +267,68 @@ fn collect_generations(heap: &Heap, generation: usize, debug: DebugFlags) -> (us
     let work = List::new_uninit();
     work.init();
     generations::merge_generations(heap, generation, &work);
-    validate_list(&work, ListState::Members);
-    let unreachable = List::new_uninit();
-    unreachable.init();
     let members = if generation == GENERATIONS - 1 {
         analysis::Members::AllGenerations
     } else {
         analysis::Members::WorkList
     };
-    let analysis = analyse_with_reattached(heap, &work, &unreachable, members);
+    collect_work(heap, &work, members, debug, |survivors, n| {
+        generations::age_survivors(heap, generation, survivors, n)
+    })
+}
+
+/// The final step of an incremental full collection (see [`incremental`]):
+/// the gen-2 collection whose analysis covers the phase's candidates and
+/// generations 0 and 1, everything else counting as outside references.
+/// Survivors join generation 2, and the long-lived rule restarts from it.
+fn collect_incremental_final(heap: &Heap, debug: DebugFlags) -> (usize, usize) {
+    generations::count_collection(heap, GENERATIONS - 1);
+    let epoch = epoch::now();
+    let work = List::new_uninit();
+    work.init();
+    incremental::take_candidates(heap, &work);
+    // Exact for generations 0 and 1 (a superset of them is analysed), not
+    // for the whole heap: the next full collection analyses.
+    heap.policy.analysed(GENERATIONS - 2, epoch);
+    generations::merge_generations(heap, GENERATIONS - 2, &work);
+    collect_work(
+        heap,
+        &work,
+        analysis::Members::WorkList,
+        debug,
+        |survivors, _| {
+            let old = GENERATIONS - 1;
+            heap.lists.gens[old].append(survivors);
+            let policy = &heap.policy;
+            policy.long_lived_pending.set(0);
+            // Generations 0 and 1 are empty now: every member is in gen 2.
+            policy.long_lived_total.set(heap.members());
+            old
+        },
+    )
+}
+
+/// Trial deletion of `work` and what follows it: weak references of the
+/// garbage cleared, survivors aged by `age` (given them and their number,
+/// it returns the generation they joined), garbage finalized, checked again
+/// and torn down. Returns the unreachable objects found and the orphans
+/// left (torn down, still referenced by a handle a `Drop` kept).
+fn collect_work(
+    heap: &Heap,
+    work: &List,
+    members: analysis::Members,
+    debug: DebugFlags,
+    age: impl FnOnce(&List, usize) -> usize,
+) -> (usize, usize) {
+    validate_list(work, ListState::Members);
+    let unreachable = List::new_uninit();
+    unreachable.init();
+    let analysis = analyse_with_reattached(heap, work, &unreachable, members);
     if analysis.with_weak {
         // A rescued object keeps its weaks: cleared only now.
         finalize::clear_weakrefs(heap, &unreachable);
     }
-    let older = generations::age_survivors(heap, generation, &work, analysis.reachable);
+    let older = age(work, analysis.reachable);
     if debug.contains(DebugFlags::COLLECTABLE) {
         let lines = describe_all(&unreachable, "collectable");
         output_lines(heap, &lines);

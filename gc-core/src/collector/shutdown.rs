@@ -54,6 +54,7 @@ pub(crate) fn thread_heap() -> Option<&'static Heap> {
 fn on_exit(heap: &'static Heap) {
     lifecycle::drain_deferred_reporting(heap);
     heap.policy.set_enabled(false);
+    super::incremental::settle(heap);
     let flags = &heap.hooks.debug;
     flags.set(flags.get() & !DebugFlags::SAVEALL);
     super::generations::unfreeze(heap);
@@ -121,6 +122,7 @@ fn collect_until_clean(heap: &Heap) {
 /// Say which tracked objects are still alive (and so leaked).
 fn report_leaks(heap: &Heap) {
     let mut by_type: BTreeMap<&'static str, usize> = BTreeMap::new();
+    super::incremental::settle(heap);
     let l = &heap.lists;
     for list in l.gens.iter().chain([&l.permanent, &l.detached, &l.orphans]) {
         for links in list.iter() {

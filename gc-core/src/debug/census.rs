@@ -63,6 +63,7 @@ pub struct Census {
 impl Census {
     pub(crate) fn of(heap: &Heap) -> Census {
         let mut by_type: BTreeMap<&'static str, TypeCount> = BTreeMap::new();
+        crate::collector::incremental::settle(heap);
         for list in heap.lists.gens.iter().chain([&heap.lists.permanent]) {
             for l in list.iter() {
                 // SAFETY: list members are live tracked objects.

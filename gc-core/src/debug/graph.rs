@@ -39,6 +39,7 @@ pub(crate) unsafe fn edges_of(h: NonNull<Header>) -> Vec<NonNull<Header>> {
 /// depends on a list that user code could change.
 pub(crate) fn tracked_objects(heap: &Heap) -> Vec<GcAny> {
     let mut out = Vec::new();
+    crate::collector::incremental::settle(heap);
     for list in heap.lists.gens.iter().chain([&heap.lists.permanent]) {
         for l in list.iter() {
             // SAFETY: list members are live tracked objects.

@@ -16,9 +16,11 @@
 //!   sections that never call user code, so re-entrant calls from finalizers,
 //!   callbacks or `Drop` impls find it consistent.
 //! - A tracked object is in exactly one list of [`Lists`] (or, while a
-//!   collection analyses or tears it down, in one of the collector's own),
-//!   and carries `IN_GEN` exactly while it is in one of `gens` (or under
-//!   analysis as a member).
+//!   collection analyses or tears it down, in one of the collector's own;
+//!   or, while an incremental full collection runs, in one of its lists or
+//!   its entries, see `incremental`), and carries `IN_GEN` exactly while it
+//!   is in one of `gens` (or under analysis as a member, or in the
+//!   incremental phase).
 
 use core::alloc::Layout;
 use core::cell::{Cell, RefCell};
@@ -32,6 +34,7 @@ use crate::list::{self, List};
 pub(crate) mod debug_flags;
 pub(crate) mod epoch;
 pub(crate) mod hooks;
+pub(crate) mod incremental;
 pub(crate) mod interned;
 mod policy;
 pub(crate) mod pool;
@@ -118,6 +121,8 @@ pub(crate) struct Heap {
     pub(crate) hooks: Hooks,
     /// Garbage kept by `DebugFlags::SAVEALL`: each entry owns a strong count.
     pub(crate) garbage: RefCell<Vec<NonNull<Header>>>,
+    /// The incremental full collection's phase (see `collector::incremental`).
+    pub(crate) incremental: incremental::Incremental,
     /// Run by the thread-local destructor before the heap is marked dead
     /// (the collector's thread-exit work; a function pointer so that this
     /// layer does not depend on the collector).
@@ -181,6 +186,7 @@ fn create(on_exit: fn(&'static Heap)) -> Option<&'static Heap> {
         .gens
         .iter()
         .chain([&l.permanent, &l.detached, &l.orphans, &l.reattached])
+        .chain(heap.incremental.lists())
     {
         list.init();
     }
@@ -255,6 +261,7 @@ impl Heap {
                 sink_next: Cell::new(None),
             },
             garbage: RefCell::default(),
+            incremental: incremental::Incremental::new(),
             on_exit,
         }
     }
@@ -299,12 +306,13 @@ impl Heap {
     /// Move a tracked object out of the generations into `detached`.
     ///
     /// # Safety
-    /// `h` must be a live tracked object in a well-formed list.
+    /// `h` must be a live tracked object in a well-formed list (or in the
+    /// incremental phase's entries).
     pub(crate) unsafe fn detach_from_generations(&self, h: NonNull<Header>) {
         // SAFETY: forwarded from the caller.
         unsafe {
             let l = links_of(h);
-            list::unlink(l);
+            incremental::unlink_tracked(&self.incremental, l);
             self.lists.detached.push_back(l);
             let hdr = h.as_ref();
             hdr.set(flags::DETACHED);

@@ -70,6 +70,9 @@ pub const WEAK_SLOTS: usize = 6;
 /// Thresholds set at the start of `Triggers` and `Auto` programs (a
 /// program may change them with its first operation).
 pub const AUTO_THRESHOLDS: (usize, usize, usize) = (1, 1, 1);
+/// Thresholds set at the start of `Incremental` programs: every trigger
+/// that may start or advance an incremental phase does.
+pub const INCREMENTAL_THRESHOLDS: (usize, usize, usize) = (1, 0, 0);
 /// The generations `Probe` programs collect after their steps, in turn.
 pub const PROBE_GENERATIONS: [usize; 7] = [0, 1, 0, 0, 2, 1, 0];
 
@@ -180,6 +183,9 @@ pub enum Mode {
     /// `Exact`, and a collection of [`PROBE_GENERATIONS`]`[k % 7]` after the
     /// `k`-th step, its value predicted.
     Probe,
+    /// `Auto` with incremental full collections (`gc::set_incremental`):
+    /// phases run between the steps; invariants only.
+    Incremental,
 }
 
 /// A program: the mode and the operations.
@@ -292,17 +298,18 @@ fn effective(mode: Mode, fin: Fin) -> Fin {
 /// Longest program [`decode`] produces.
 pub const MAX_DECODED_OPS: usize = 256;
 
-/// Decode fuzzer bytes: the first byte selects the mode (`% 4`: exact,
-/// triggers, auto, probe), then each operation is a tag byte (`% 22`)
+/// Decode fuzzer bytes: the first byte selects the mode (`% 5`: exact,
+/// triggers, auto, probe, incremental), then each operation is a tag byte (`% 22`)
 /// followed by its arguments (missing bytes read as 0). Every byte string
 /// is a program.
 pub fn decode(data: &[u8]) -> Program {
     let mut it = data.iter().copied();
-    let mode = match it.next().unwrap_or(0) % 4 {
+    let mode = match it.next().unwrap_or(0) % 5 {
         0 => Mode::Exact,
         1 => Mode::Triggers,
         2 => Mode::Auto,
-        _ => Mode::Probe,
+        3 => Mode::Probe,
+        _ => Mode::Incremental,
     };
     let mut ops = Vec::new();
     while let Some(tag) = it.next() {
@@ -518,6 +525,10 @@ pub struct Coverage {
     /// generations because it hangs on to something older.
     pub young_spanning: usize,
     pub young_left_garbage: usize,
+    /// Incremental full collections finished in `Incremental` programs, and
+    /// the unreachable objects their final steps found.
+    pub incremental_phases: usize,
+    pub incremental_found: usize,
 }
 
 thread_local! {
@@ -2253,6 +2264,7 @@ fn reset() {
     gc::set_debug(gc::DebugFlags::empty());
     gc::set_debug_output(Some(Box::new(std::io::sink())));
     gc::disable();
+    gc::set_incremental(false);
     gc::unfreeze();
     gc::clear_garbage();
     // Leftovers of a failed program are bounded; give up quietly otherwise.
@@ -2276,8 +2288,13 @@ pub fn run(p: &Program) -> Result<(), String> {
     let base = baseline();
     let book = Rc::new(RefCell::new(Book::default()));
     let mut real = Real::new(p.mode, book.clone());
-    if matches!(p.mode, Mode::Triggers | Mode::Auto) {
-        let (t0, t1, t2) = AUTO_THRESHOLDS;
+    gc::set_incremental(p.mode == Mode::Incremental);
+    if matches!(p.mode, Mode::Triggers | Mode::Auto | Mode::Incremental) {
+        let (t0, t1, t2) = if p.mode == Mode::Incremental {
+            INCREMENTAL_THRESHOLDS
+        } else {
+            AUTO_THRESHOLDS
+        };
         gc::set_threshold(t0, t1, t2);
         gc::enable();
     }
@@ -2287,13 +2304,26 @@ pub fn run(p: &Program) -> Result<(), String> {
     let callback = Callback(gc::add_callback(|phase, info| {
         let _ = CALLS.try_with(|c| c.borrow_mut().push((phase == Phase::Stop, *info)));
     }));
-    let mut model = (p.mode != Mode::Auto).then(|| Model::new(p.mode, gc::threshold(), &base));
+    let mut model = (!matches!(p.mode, Mode::Auto | Mode::Incremental))
+        .then(|| Model::new(p.mode, gc::threshold(), &base));
     cover(|c| {
         c.programs += 1;
         c.ops += p.ops.len();
     });
+    let phases_before = gc::incremental_collections();
+    let found_before = gc::stats()[2].collected;
     let result = execute(p, &mut real, model.as_mut(), &base);
-    if matches!(p.mode, Mode::Triggers | Mode::Auto) {
+    if p.mode == Mode::Incremental {
+        let phases = gc::incremental_collections() - phases_before;
+        // (Explicit full collections are counted too; Incremental programs
+        // mostly rely on automatic ones.)
+        let found = gc::stats()[2].collected - found_before;
+        cover(|c| {
+            c.incremental_phases += phases;
+            c.incremental_found += if phases > 0 { found } else { 0 };
+        });
+    }
+    if matches!(p.mode, Mode::Triggers | Mode::Auto | Mode::Incremental) {
         let all = gc::stats().iter().map(|s| s.collections).sum::<usize>()
             - base.stats.iter().map(|s| s.collections).sum::<usize>();
         let explicit = 1 + p
@@ -2309,6 +2339,7 @@ pub fn run(p: &Program) -> Result<(), String> {
     drop(callback);
     gc::set_debug(gc::DebugFlags::empty());
     gc::disable();
+    gc::set_incremental(false);
     gc::unfreeze();
     gc::clear_garbage();
     let Real { slots, weaks, .. } = real;
