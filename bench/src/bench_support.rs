@@ -52,8 +52,10 @@ pub const PROBE_ENV: &str = "GC_BENCH_PROBE";
 pub const RESULT_PREFIX: &str = "GCB";
 
 /// The implementations, in table order. `gc-core` first: ratios are to it.
+/// `gc-core/inc` is gc-core with `gc::set_incremental(true)`.
 pub const IMPLS: &[&str] = &[
     "gc-core",
+    "gc-core/inc",
     "Rc",
     "rust-cc",
     "dumpster",

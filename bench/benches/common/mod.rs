@@ -175,6 +175,12 @@ macro_rules! with_impl {
         use $crate::common::impls::*;
         match $name {
             "gc-core" => {
+                gc_core::gc::set_incremental(false);
+                type $I = gc_core_impl::Imp;
+                Some($body)
+            }
+            "gc-core/inc" => {
+                gc_core::gc::set_incremental(true);
                 type $I = gc_core_impl::Imp;
                 Some($body)
             }

@@ -90,6 +90,17 @@ pub(crate) fn set_enabled(heap: &Heap, on: bool) {
 pub(super) fn start(heap: &Heap) {
     let inc = &heap.incremental;
     debug_assert!(!inc.active());
+    // Every slot at once: growing the array by doubling would copy it
+    // within one step (milliseconds for a million objects). Between
+    // collections every member is in a generation, so generation 2 holds
+    // the members minus the (threshold-bounded) young generations.
+    let young: usize = heap.lists.gens[..GENERATIONS - 1]
+        .iter()
+        .map(List::len)
+        .sum();
+    inc.entries
+        .borrow_mut()
+        .reserve_exact(heap.members().saturating_sub(young));
     inc.todo.append(&heap.lists.gens[GENERATIONS - 1]);
     inc.cursor.set(0);
     inc.pass.set(Pass::Enumerate);
