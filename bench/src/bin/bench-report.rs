@@ -40,6 +40,10 @@ use gc_bench::bench_support::{
     PROBE_ENV, REPS_ENV, SCALE_ENV, SIZE_ENV, WARMUP_ENV, WORKLOAD_ENV,
 };
 
+/// gc-core's two policies for full collections: atomic (the default) and
+/// incremental (`gc::set_incremental(true)`).
+const GC_CORE_POLICIES: [&str; 2] = ["gc-core", "gc-core/inc"];
+
 /// Peers (not gc-core, not `Rc`).
 const PEERS: &[&str] = &["rust-cc", "dumpster", "gcmodule", "bacon_rajan_cc", "gc"];
 
@@ -725,7 +729,7 @@ fn callgrind_total(exe: &Path, impl_name: &str, w: Workload, n: usize) -> Result
     let out_file = std::env::temp_dir().join(format!(
         "gc-bench-callgrind-{}-{}-{}-{n}.out",
         std::process::id(),
-        impl_name,
+        impl_name.replace('/', "-"),
         w.name()
     ));
     let mut cmd = Command::new("valgrind");
@@ -1390,7 +1394,11 @@ impl Report<'_> {
              median time ÷ the reference's; \"missed by X %\" is how far the ratio is above \
              its limit.\n"
         );
-        let _ = writeln!(o, "| target | warm | cold |\n|---|---|---|");
+        let _ = writeln!(
+            o,
+            "| target | gc-core warm | gc-core cold | gc-core/inc warm | gc-core/inc cold |\n\
+             |---|---|---|---|---|"
+        );
         let rows: &[(Workload, &str, f64, &str)] = &[
             (Workload::Tree, "Rc", 1.0, "tree ≤ 1.0× `Rc`"),
             (Workload::BinaryTrees, "Rc", 1.0, "binary_trees ≤ 1.0× `Rc`"),
@@ -1420,58 +1428,105 @@ impl Report<'_> {
                 "clone_drop within 10 % of `Rc`",
             ),
         ];
+        let ratio = |g: Option<f64>, r: Option<f64>, limit: f64| match (g, r) {
+            (Some(g), Some(r)) => format!("{} — {:.2}×", Self::verdict17(g / r, limit), g / r),
+            _ => "not measured".to_string(),
+        };
         for &(w, reference, limit, label) in rows {
-            let warm = match (self.median(w, "gc-core"), self.median(w, reference)) {
-                (Some(g), Some(r)) => {
-                    format!("{} — {:.2}×", Self::verdict17(g / r, limit), g / r)
-                }
-                _ => "not measured".to_string(),
-            };
-            let cold = match (
-                self.cold_median(w, "gc-core"),
-                self.cold_median(w, reference),
-            ) {
-                (Some(g), Some(r)) => {
-                    format!("{} — {:.2}×", Self::verdict17(g / r, limit), g / r)
-                }
-                _ => "not measured".to_string(),
-            };
-            let _ = writeln!(o, "| {label} | {warm} | {cold} |");
+            let _ = write!(o, "| {label} |");
+            for name in GC_CORE_POLICIES {
+                let warm = ratio(self.median(w, name), self.median(w, reference), limit);
+                let cold = ratio(
+                    self.cold_median(w, name),
+                    self.cold_median(w, reference),
+                    limit,
+                );
+                let _ = write!(o, " {warm} | {cold} |");
+            }
+            let _ = writeln!(o);
         }
-        let churn = match (
-            self.median(Workload::YoungChurnSmall, "gc-core"),
-            self.median(Workload::YoungChurnLarge, "gc-core"),
-        ) {
-            (Some(s), Some(l)) => format!(
-                "{} — {:.2}× (large old heap ÷ small, ±10 % counted as flat)",
-                Self::verdict17(l / s, 1.10),
-                l / s
-            ),
-            _ => "not measured".to_string(),
-        };
+        let _ = write!(o, "| young_churn flat in old-heap size |");
+        for name in GC_CORE_POLICIES {
+            let churn = match (
+                self.median(Workload::YoungChurnSmall, name),
+                self.median(Workload::YoungChurnLarge, name),
+            ) {
+                (Some(s), Some(l)) => format!(
+                    "{} — {:.2}× (large old heap ÷ small, ±10 % counted as flat)",
+                    Self::verdict17(l / s, 1.10),
+                    l / s
+                ),
+                _ => "not measured".to_string(),
+            };
+            let _ = write!(
+                o,
+                " {churn} | – (its old heap is built per process anyway) |"
+            );
+        }
+        let _ = writeln!(o);
+        let _ = write!(o, "| dll_grow longest step ≤ 1/5 of rust-cc's |");
+        for name in GC_CORE_POLICIES {
+            let dll = match (
+                self.pause_summary(Probe::DllGrow, name),
+                self.pause_summary(Probe::DllGrow, "rust-cc"),
+            ) {
+                (Ok((g, ..)), Ok((r, ..))) => format!(
+                    "{} — {} vs rust-cc's {} ({:.2}× of rust-cc's; the limit is 0.20×)",
+                    Self::verdict17(g / r, 0.2),
+                    fmt_ns(g),
+                    fmt_ns(r),
+                    g / r
+                ),
+                _ => "not measured".to_string(),
+            };
+            let _ = write!(o, " – (the probes run in fresh processes) | {dll} |");
+        }
+        let _ = writeln!(o);
+        let _ = writeln!(o);
+        self.render_incremental(o);
+    }
+
+    /// gc-core's two policies for full collections side by side: what the
+    /// incremental one costs in time and floating garbage, and what it buys
+    /// in pauses.
+    fn render_incremental(&self, o: &mut String) {
+        let [atomic, inc] = GC_CORE_POLICIES;
         let _ = writeln!(
             o,
-            "| young_churn flat in old-heap size | {churn} | – (its old heap is built per \
-             process anyway) |"
+            "## Incremental against atomic full collections\n\n\
+             `gc-core/inc` is gc-core with `gc::set_incremental(true)`: a full collection the \
+             long-lived rule calls for runs as a phase of steps of at most 16 × the gen-0 \
+             threshold objects between automatic triggers, then one exact analysis of what the \
+             steps could not show reachable. Ratios: {inc} ÷ {atomic} in this run (below 1: the \
+             incremental policy is faster).\n"
         );
-        let dll = match (
-            self.pause_summary(Probe::DllGrow, "gc-core"),
-            self.pause_summary(Probe::DllGrow, "rust-cc"),
-        ) {
-            (Ok((g, ..)), Ok((r, ..))) => format!(
-                "{} — {} vs rust-cc's {} ({:.2}× of rust-cc's; the limit is 0.20×)",
-                Self::verdict17(g / r, 0.2),
-                fmt_ns(g),
-                fmt_ns(r),
-                g / r
-            ),
-            _ => "not measured".to_string(),
+        let _ = writeln!(o, "| workload | warm | cold |\n|---|---|---|");
+        let r = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+            _ => "–".to_string(),
         };
+        for w in Workload::ALL {
+            let warm = r(self.median(w, inc), self.median(w, atomic));
+            let cold = r(self.cold_median(w, inc), self.cold_median(w, atomic));
+            if warm == "–" && cold == "–" {
+                continue;
+            }
+            let _ = writeln!(o, "| {} | {warm} | {cold} |", w.name());
+        }
         let _ = writeln!(
             o,
-            "| dll_grow longest step ≤ 1/5 of rust-cc's | – (the probes run in fresh \
-             processes) | {dll} |"
+            "\n| probe | longest step {atomic} | longest step {inc} | floating garbage peak \
+             {atomic} | floating garbage peak {inc} |\n|---|---|---|---|---|"
         );
+        for p in Probe::ALL {
+            let cell = |name: &str| match self.pause_summary(p, name) {
+                Ok((max, _, f, _)) => (fmt_ns(max), format!("{f:.0}")),
+                Err(e) => (e.clone(), e),
+            };
+            let (ma, fa) = cell(atomic);
+            let (mi, fi) = cell(inc);
+            let _ = writeln!(o, "| {} | {ma} | {mi} | {fa} | {fi} |", p.name());
+        }
         let _ = writeln!(o);
     }
 
