@@ -140,14 +140,18 @@ fn spanning_cycle() -> impl Strategy<Value = Vec<Op>> {
 const MAX_OPS: usize = if cfg!(miri) { 24 } else { 60 };
 
 fn program() -> impl Strategy<Value = Program> {
-    prop_oneof![
+    program_in(prop_oneof![
         4 => Just(Exact),
         4 => Just(Triggers),
         2 => Just(Auto),
         2 => Just(Probe),
         2 => Just(Incremental)
-    ]
-    .prop_flat_map(|mode| {
+    ])
+}
+
+/// Programs of the modes `modes` chooses.
+fn program_in(modes: impl Strategy<Value = Mode>) -> impl Strategy<Value = Program> {
+    modes.prop_flat_map(|mode| {
         let (new, collect, t) = match mode {
             Triggers | Incremental => (16, 1, 2),
             Probe => (6, 1, 1),
@@ -199,8 +203,19 @@ fn config() -> ProptestConfig {
 /// are printed as Rust source.
 #[test]
 fn random_programs_match_the_oracle() {
+    check_random(program());
+}
+
+/// The same property for `Incremental` programs only, where incremental
+/// phases run between the steps (`PROPTEST_CASES` for long hunts).
+#[test]
+fn incremental_programs_keep_the_invariants() {
+    check_random(program_in(Just(Incremental)));
+}
+
+fn check_random(programs: impl Strategy<Value = Program>) {
     let mut runner = TestRunner::new(config());
-    let result = runner.run(&program(), |p| {
+    let result = runner.run(&programs, |p| {
         model::run(&p).map_err(TestCaseError::fail)?;
         Ok(())
     });
