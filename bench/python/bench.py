@@ -321,6 +321,20 @@ def probe(name, s, rec):
             steps.append(clock() - t)
             rec.sample(i + 1)
         return tail
+    if name == "old_churn":
+        n = s["cycles2"]
+        window = max(n // 5, 1)
+        live = [None] * window
+        for i in range(n):
+            t = clock()
+            a = PNode()
+            b = PNode(a)
+            a.edges[0] = b
+            live[i % window] = a
+            del a, b
+            steps.append(clock() - t)
+            rec.sample(2 * min(i + 1, window))
+        return live
     sys.stderr.write("bench.py: unknown probe %r\n" % name)
     sys.exit(3)
 

@@ -262,16 +262,22 @@ pub enum Probe {
     /// A doubly linked list, every neighbour pair a strong cycle: one
     /// appended node per step.
     DllGrow,
+    /// Old garbage: a window of two-node cycles kept alive long enough to
+    /// reach the oldest generation, one replaced per step (the replaced
+    /// one becomes garbage there). Only full collections find it, so this
+    /// shows how much garbage a full-collection policy lets pile up.
+    OldChurn,
 }
 
 impl Probe {
     /// All probes, in table order.
-    pub const ALL: [Probe; 5] = [
+    pub const ALL: [Probe; 6] = [
         Probe::Tree,
         Probe::Cycles2,
         Probe::BigCycle,
         Probe::RandomGraph,
         Probe::DllGrow,
+        Probe::OldChurn,
     ];
 
     /// Stable name (child protocol, tables).
@@ -282,6 +288,7 @@ impl Probe {
             Probe::BigCycle => "big_cycle",
             Probe::RandomGraph => "random_graph",
             Probe::DllGrow => "dll_grow",
+            Probe::OldChurn => "old_churn",
         }
     }
 
@@ -298,7 +305,14 @@ impl Probe {
             Probe::BigCycle => s.big_cycle,
             Probe::RandomGraph => 2 * s.graph_nodes,
             Probe::DllGrow => s.dll_grow,
+            Probe::OldChurn => s.cycles2,
         }
+    }
+
+    /// The window of live cycles of [`Probe::OldChurn`] (a fifth of its
+    /// steps, at least one).
+    pub fn old_churn_window(s: &Sizes) -> usize {
+        (s.cycles2 / 5).max(1)
     }
 }
 

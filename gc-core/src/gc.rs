@@ -213,8 +213,9 @@ pub fn skipped_collections() -> [usize; 3] {
 /// Make this thread's automatic full collections incremental (`true`) or
 /// atomic (`false`, the default). Incremental, a full collection the
 /// long-lived rule calls for is spread over the following automatic
-/// triggers: each runs its young collection and then a step over at most
-/// 16 × `threshold().0` old objects, and the trigger after the last step
+/// triggers: each runs its young collection and then a step over a bounded
+/// part of the old generation (64 × `threshold().0` objects, or a 64th of
+/// the phase's work if that is more), and the trigger after the last step
 /// runs the gen-2 collection proper, an exact analysis of the objects the
 /// steps could not show reachable (with generations 0 and 1). So no single
 /// step scans the whole old generation: the longest pause while a big
@@ -225,9 +226,13 @@ pub fn skipped_collections() -> [usize; 3] {
 /// changing under them, so they only choose candidates; what they decide
 /// is checked exactly, and a live object is never freed, but garbage that
 /// forms while a phase runs (or that young garbage refers to) waits for the
-/// next phase, about two phases at most. The steps also cost more in total
-/// than one atomic scan (four passes and a side array of 16 bytes per old
-/// object while a phase runs). [`collect`] and `collect_generation(2)`
+/// next phase, at most one phase longer than with atomic collections. The
+/// steps also cost about twice the work of one atomic scan (four passes,
+/// and a side array of 16 bytes per old object while a phase runs), and a
+/// phase that finds much garbage frees it in its final step at once. This
+/// is why it is off by default: DESIGN.md pins CPython's rule that each
+/// automatic trigger runs the collection its counts call for, and the
+/// numbers (BENCHMARKS.md, "Incremental against atomic") show the cost. [`collect`] and `collect_generation(2)`
 /// stay exact full collections (a running phase gives its objects back
 /// first), as do [`freeze`], [`objects`], the census and referrer tools,
 /// and thread exit. Turning it off gives a running phase's objects back.

@@ -1203,7 +1203,9 @@ impl Report<'_> {
              random_graph: {} nodes, then {} edges per node, one node's edges per step; \
              dll_grow: a {}-node doubly linked list, every neighbour pair a strong cycle, one \
              appended node per step) or one two-node cycle, dropped as soon as it is built \
-             (cycles2: {}). The probes' nodes are `PNode {{ edges: Cell<[Option<P<PNode>>; 4]>, \
+             (cycles2: {}), or kept in a window of the last {} cycles and dropped when it \
+             leaves it, by then in the oldest generation (old_churn: {} steps, one new cycle \
+             and one old one made garbage per step). The probes' nodes are `PNode {{ edges: Cell<[Option<P<PNode>>; 4]>, \
              counted }}` for every implementation (CPython: a `__slots__` class), larger than \
              the timed workloads' nodes. Cells: the longest step / the 99.9th percentile, \
              median over {} rounds; `Rc` (hand-broken where a cycle is made) shows what \
@@ -1214,6 +1216,8 @@ impl Report<'_> {
             s.graph_edges,
             fmt_count(s.dll_grow),
             fmt_count(s.cycles2),
+            fmt_count(Probe::old_churn_window(s)),
+            fmt_count(Probe::OldChurn.steps(s)),
             self.opts.rounds
         );
         table_header(o, "probe: longest step / p99.9", columns);
@@ -1234,7 +1238,8 @@ impl Report<'_> {
             "\nFloating garbage: the peak number of objects no longer reachable but not yet \
              freed, `created − dropped − reachable` from a drop counter in every probe node \
              (CPython: `__del__`), sampled after every step; the largest over the rounds. \
-             Only cycles2 makes garbage while growing; the other rows show that nothing is \
+             Only cycles2 (young garbage) and old_churn (old garbage, which only full \
+             collections find) make garbage while growing; the other rows show that nothing is \
              freed early or late.\n"
         );
         table_header(o, "probe: floating garbage peak (objects)", columns);
@@ -1495,8 +1500,8 @@ impl Report<'_> {
             o,
             "## Incremental against atomic full collections\n\n\
              `gc-core/inc` is gc-core with `gc::set_incremental(true)`: a full collection the \
-             long-lived rule calls for runs as a phase of steps of at most 16 × the gen-0 \
-             threshold objects between automatic triggers, then one exact analysis of what the \
+             long-lived rule calls for runs as a phase of steps (each 64 × the gen-0 threshold \
+             objects or a 64th of the phase, whichever is more) between automatic triggers, then one exact analysis of what the \
              steps could not show reachable. Ratios: {inc} ÷ {atomic} in this run (below 1: the \
              incremental policy is faster).\n"
         );

@@ -33,10 +33,22 @@
 //!   step.
 //! - Garbage that forms during the phase, or that young garbage refers to,
 //!   waits for the next phase (or the next `collect()`): the floating
-//!   garbage of incremental collection. Since the rule starts a phase each
-//!   time the old generation grew by a quarter and each phase takes at most
-//!   `4 × old set / (STEP_WORK × threshold(0))` triggers, such garbage
-//!   lives at most about two phases.
+//!   garbage of incremental collection. A phase takes at most
+//!   [`PHASE_STEPS`] triggers (`PHASE_STEPS × threshold(0)` allocations)
+//!   plus the final one, so compared with atomic full collections, which
+//!   run at the same moments, such garbage waits at most one phase longer.
+//!
+//! # Cost
+//!
+//! A step costs at most its work: with the default threshold, 44,800
+//! objects or a 16th of the old set (a dozen nanoseconds to a few tens
+//! each), so the longest step while a 2M-object heap grows is a few
+//! milliseconds where an atomic full collection takes tens. The four
+//! passes and the side array (16 bytes per old object while a phase runs)
+//! cost about twice the work of the atomic analysis they replace; the
+//! final step costs what a gen-1 collection costs plus the candidates and
+//! the garbage it frees (which it frees at once: a phase that finds much
+//! garbage has a final step as long as an atomic collection's teardown).
 //! - `collect()`, `collect_generation(2)`, and everything that walks the
 //!   whole heap (`freeze`, `gc::objects`, census, referrers, thread exit,
 //!   `set_incremental(false)`) first *settle* the phase: its objects go back
@@ -64,19 +76,26 @@
 
 use core::ptr::NonNull;
 
-use super::{trace_object, AbortOnPanic, TRACE_PANICKED};
-use crate::header::{header_of, Links};
+use super::{trace_object, AbortOnPanic, TRACE_PANICKED, WALK_PREFETCH};
+use crate::header::{header_of, Links, LINKS_SIZE};
 use crate::heap::incremental::{Entry, Incremental, Pass, MARKED};
 use crate::heap::{Heap, GENERATIONS};
 use crate::list::List;
+use crate::prefetch::prefetch;
 use crate::tracer::{TraceKind, Tracer};
 
-/// Objects (moved, traced or given back) per step, per object of the gen-0
-/// threshold: with 16, a step does at most 16 objects of work for each
-/// tracked allocation since the last one, so a phase over an old set of `n`
-/// objects ends within about `n / 4` allocations (four passes), before a
-/// heap that only grows calls for the next one.
-pub(crate) const STEP_WORK: usize = 16;
+/// Fewest objects (moved, traced or given back) per step, per object of the
+/// gen-0 threshold: a step does at least 64 objects of work for each
+/// tracked allocation since the last one. Measured on the old_churn probe
+/// (BENCHMARKS.md): with 16, phases over a 300k-object old set took so
+/// long that 3× the atomic policy's garbage piled up; with 64, 1.45×.
+pub(crate) const STEP_WORK: usize = 64;
+
+/// Steps a phase takes at most: a step's work is at least a 64th of the
+/// four passes, so big heaps finish a phase within 64 triggers (the longer
+/// a phase, the more garbage forms during it and waits for the next), and
+/// a step over a 2M-object old set stays near 2-3 ms.
+pub(crate) const PHASE_STEPS: usize = 64;
 
 /// `gc::set_incremental`.
 pub(crate) fn set_enabled(heap: &Heap, on: bool) {
@@ -98,9 +117,12 @@ pub(super) fn start(heap: &Heap) {
         .iter()
         .map(List::len)
         .sum();
-    inc.entries
-        .borrow_mut()
-        .reserve_exact(heap.members().saturating_sub(young));
+    let old = heap.members().saturating_sub(young);
+    inc.entries.borrow_mut().reserve_exact(old);
+    // Four passes over the old set in at most `PHASE_STEPS` steps, and at
+    // least `STEP_WORK` objects per allocation.
+    let work = (STEP_WORK * heap.policy.threshold(0)).max(4 * old / PHASE_STEPS);
+    inc.step_work.set(work.max(1));
     inc.todo.append(&heap.lists.gens[GENERATIONS - 1]);
     inc.cursor.set(0);
     inc.pass.set(Pass::Enumerate);
@@ -121,7 +143,7 @@ pub(super) fn step(heap: &'static Heap) {
     // Nested collections (an allocation or `gc::collect` inside a `trace`)
     // are refused while a step runs.
     heap.policy.set_collecting(true);
-    let mut budget = (STEP_WORK * heap.policy.threshold(0)).max(1);
+    let mut budget = inc.step_work.get();
     while budget > 0 && inc.active() && !ready(heap) {
         budget -= 1;
         match inc.pass.get() {
@@ -143,6 +165,8 @@ fn enumerate_one(inc: &Incremental) {
         inc.cursor.set(0);
         return;
     };
+    // Lists are mostly in address order (see `collector::WALK_PREFETCH`).
+    prefetch(l.as_ptr().cast::<u8>().wrapping_add(WALK_PREFETCH));
     // SAFETY: a live tracked object (it was in `todo`).
     let strong = unsafe { header_of(l).as_ref() }.strong.get();
     let mut entries = inc.entries.borrow_mut();
@@ -156,14 +180,22 @@ fn enumerate_one(inc: &Incremental) {
 }
 
 /// The object of the entry at the cursor (null if gone) and its scratch
-/// count, advancing the cursor; `None` at the end of the entries.
+/// count, advancing the cursor; `None` at the end of the entries. The
+/// object [`AHEAD`] entries on is brought into the cache meanwhile.
 fn next_entry(inc: &Incremental) -> Option<(*mut Links, isize)> {
     let i = inc.cursor.get();
     let entries = inc.entries.borrow();
     let e = entries.get(i)?;
     inc.cursor.set(i + 1);
+    if let Some(ahead) = entries.get(i + AHEAD) {
+        // (Only a hint: the address may be null or freed by then.)
+        prefetch(ahead.obj.get().cast::<u8>().wrapping_add(LINKS_SIZE));
+    }
     Some((e.obj.get(), e.scratch.get()))
 }
+
+/// How far ahead in the entries the passes prefetch objects.
+const AHEAD: usize = 8;
 
 /// Trace the live object `obj` of the entries with a tracer of `kind`.
 ///
@@ -228,6 +260,10 @@ fn return_one(inc: &Incremental) {
     let entries = inc.entries.borrow();
     let Some(e) = entries.get(i) else { return };
     inc.cursor.set(i + 1);
+    if let Some(ahead) = entries.get(i + AHEAD) {
+        // (Only a hint, as in `next_entry`.)
+        prefetch(ahead.obj.get().cast::<u8>());
+    }
     let Some(l) = NonNull::new(e.obj.replace(core::ptr::null_mut())) else {
         return;
     };

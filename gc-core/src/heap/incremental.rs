@@ -59,6 +59,8 @@ pub(crate) struct Incremental {
     pub(crate) pass: Cell<Pass>,
     /// Next entry the running pass looks at.
     pub(crate) cursor: Cell<usize>,
+    /// Objects a step of the running phase handles (fixed at its start).
+    pub(crate) step_work: Cell<usize>,
     pub(crate) entries: RefCell<Vec<Entry>>,
     /// Entries marked reachable whose edges are not traced yet.
     pub(crate) worklist: RefCell<Vec<usize>>,
@@ -75,6 +77,7 @@ impl Incremental {
             enabled: Cell::new(false),
             pass: Cell::new(Pass::Idle),
             cursor: Cell::new(0),
+            step_work: Cell::new(0),
             entries: RefCell::new(Vec::new()),
             worklist: RefCell::new(Vec::new()),
             todo: List::new_uninit(),

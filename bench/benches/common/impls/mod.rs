@@ -737,6 +737,27 @@ macro_rules! workloads {
                         }
                         std::mem::forget(tail);
                     }
+                    Probe::OldChurn => {
+                        let window = Probe::old_churn_window(s);
+                        let mut live: Vec<Option<P<PNode>>> = (0..window).map(|_| None).collect();
+                        for i in 0..s.cycles2 {
+                            let slot = &mut live[i % window];
+                            rec.step(2 * (i + 1).min(window), || {
+                                let a = pnode([None, None, None, None]);
+                                let b = pnode([Some(a.clone()), None, None, None]);
+                                a.edges.borrow_mut()[0] = Some(b);
+                                let old = slot.replace(a);
+                                if HAND_BREAK {
+                                    if let Some(o) = &old {
+                                        let b = o.edges.borrow_mut()[0].take();
+                                        drop(b);
+                                    }
+                                }
+                                drop(old);
+                            });
+                        }
+                        std::mem::forget(live);
+                    }
                 }
             }
         }
