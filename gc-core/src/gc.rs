@@ -225,8 +225,7 @@ pub fn skipped_collections() -> [usize; 3] {
 /// The trade-off (measured in BENCHMARKS.md): the steps see the heap
 /// changing under them, so they only choose candidates; what they decide
 /// is checked exactly, and a live object is never freed, but garbage that
-/// forms while a phase runs (or that young garbage refers to) waits for the
-/// next phase, at most one phase longer than with atomic collections. The
+/// forms while a phase runs waits for the next phase, at most one phase longer than with atomic collections. The
 /// steps also cost about twice the work of one atomic scan (four passes,
 /// and a side array of 16 bytes per old object while a phase runs), and a
 /// phase that finds much garbage frees it in its final step at once. This

@@ -5,38 +5,54 @@
 //! # The algorithm
 //!
 //! When the long-lived rule calls for a full collection and it cannot be
-//! skipped as provably empty, a *phase* begins instead: generation 2 as it
-//! is then (the *old set*) moves to the phase, and every later automatic
-//! trigger runs its young collection as usual and then one *step* of at
-//! most [`STEP_WORK`] × `threshold(0)` objects of one of four passes over
-//! the old set: *enumerate* (each object gets a slot in a side array, its
-//! scratch count := its strong count), *subtract* (each object is traced;
-//! every edge into the old set subtracts one from the target's scratch
-//! count), *mark* (from every object with a positive count, mark what it
-//! reaches in the old set) and *return* (marked objects go back to
-//! generation 2, the others become *candidates*). The program runs between
-//! steps, so these counts and marks are a stale view: they only choose the
-//! candidates. The trigger after the return pass runs the *final step*, an
-//! ordinary exact analysis (CPython's trial deletion) of the candidates
-//! together with generations 0 and 1, every other object counting as
-//! outside references, exactly as in a young collection. That step alone
-//! decides what is garbage, so a stale view can never free a live object:
-//! it can only leave garbage for the next phase.
+//! skipped as provably empty, a *phase* begins instead: every object of the
+//! generations as they are then (the *old set*: what an atomic full
+//! collection would analyse) moves to the phase, and every later automatic
+//! trigger runs its young collection (of what was allocated since) as usual
+//! and then one *step*: the larger of [`STEP_WORK`] × `threshold(0)`
+//! objects and a [`PHASE_STEPS`]th of the phase's four passes over the old
+//! set, each object counting once per pass. The passes: *enumerate* (each
+//! object gets a slot in a side array, its scratch count := its strong
+//! count), *subtract* (each object is traced; every edge into the old set
+//! subtracts one from the target's scratch count), *mark* (from every
+//! object with a positive count, mark what it reaches in the old set) and
+//! *return* (marked objects go to generation 2, the others become
+//! *candidates*). The program runs between steps, so these counts and marks
+//! are a stale view: they only choose the candidates. The trigger after the
+//! return pass runs the *final step*, an ordinary exact analysis (CPython's
+//! trial deletion) of the candidates together with generations 0 and 1,
+//! every other object counting as outside references, exactly as in a
+//! young collection. That step alone decides what is garbage, so a stale
+//! view can never free a live object: it can only leave garbage for the
+//! next phase.
 //!
 //! # What a phase finds
 //!
-//! - Garbage that was already unreachable when the phase began and whose
-//!   referrers are all in the old set is found by its final step: nothing
-//!   can reach it, so its counts and edges stay as enumerated, every edge
-//!   into it is subtracted, nothing marks it, and the exact step sees it
-//!   closed. So is everything a gen-1 collection would find at the final
-//!   step.
-//! - Garbage that forms during the phase, or that young garbage refers to,
-//!   waits for the next phase (or the next `collect()`): the floating
-//!   garbage of incremental collection. A phase takes at most
-//!   [`PHASE_STEPS`] triggers (`PHASE_STEPS × threshold(0)` allocations)
-//!   plus the final one, so compared with atomic full collections, which
-//!   run at the same moments, such garbage waits at most one phase longer.
+//! - Garbage that was already unreachable when the phase began is found by
+//!   its final step: nothing can reach it (a `Weak::upgrade` would make it
+//!   reachable again, and then it is not garbage), so its counts and edges
+//!   stay as enumerated; its referrers are all garbage, hence in the old
+//!   set, so every edge into it is subtracted and nothing marks it; and the
+//!   exact step sees it closed among the candidates. So is everything a
+//!   gen-1 collection would find at the final step.
+//! - If no event (`heap::epoch`) happened since the phase began, that is
+//!   all the garbage there is: by the proof in `heap::epoch`, garbage forms
+//!   only with an event, so any garbage at the final step was garbage when
+//!   the phase began. The final step then counts as an analysis of every
+//!   generation, and later full collections are skipped while nothing
+//!   happens, exactly as after an atomic one (a growing structure built by
+//!   moving handles runs its phases once, not at every trigger).
+//! - Garbage that forms during the phase waits for the next phase (or the
+//!   next `collect()`): the floating garbage of incremental collection. A
+//!   phase takes at most [`PHASE_STEPS`] triggers (`PHASE_STEPS ×
+//!   threshold(0)` allocations) plus the final one, so compared with atomic
+//!   full collections, which run at the same moments, such garbage waits at
+//!   most one phase longer.
+//! - `collect()`, `collect_generation(2)`, and everything that walks the
+//!   whole heap (`freeze`, `gc::objects`, census, referrers, thread exit,
+//!   `set_incremental(false)`) first *settle* the phase: its objects go to
+//!   generation 2 unexamined (as a full collection would age them), and an
+//!   explicit full collection is exactly the non-incremental one.
 //!
 //! # Cost
 //!
@@ -49,20 +65,16 @@
 //! final step costs what a gen-1 collection costs plus the candidates and
 //! the garbage it frees (which it frees at once: a phase that finds much
 //! garbage has a final step as long as an atomic collection's teardown).
-//! - `collect()`, `collect_generation(2)`, and everything that walks the
-//!   whole heap (`freeze`, `gc::objects`, census, referrers, thread exit,
-//!   `set_incremental(false)`) first *settle* the phase: its objects go back
-//!   to generation 2 unexamined, and an explicit full collection is exactly
-//!   the non-incremental one.
 //!
 //! # Observable
 //!
 //! The steps are not collections: no callbacks, statistics or counts. The
 //! final step is the gen-2 collection (callbacks with generation 2,
 //! `stats()[2]`, counts zeroed, the long-lived rule restarted from the
-//! generation 2 it leaves); its analysis covers generations 0 and 1, so the
-//! next young collections may still be skipped as provably empty, but the
-//! next full one analyses.
+//! generation 2 it leaves). Unless the phase was clean (above), its
+//! analysis counts for generations 0 and 1 only: the next young
+//! collections may still be skipped as provably empty, but the next full
+//! one analyses.
 //!
 //! Invariants:
 //! - Only steps and the final step change `entries` or the pass; objects
@@ -79,7 +91,7 @@ use core::ptr::NonNull;
 use super::{trace_object, AbortOnPanic, TRACE_PANICKED, WALK_PREFETCH};
 use crate::header::{header_of, Links, LINKS_SIZE};
 use crate::heap::incremental::{Entry, Incremental, Pass, MARKED};
-use crate::heap::{Heap, GENERATIONS};
+use crate::heap::{epoch, Heap, GENERATIONS};
 use crate::list::List;
 use crate::prefetch::prefetch;
 use crate::tracer::{TraceKind, Tracer};
@@ -109,23 +121,30 @@ pub(crate) fn set_enabled(heap: &Heap, on: bool) {
 pub(super) fn start(heap: &Heap) {
     let inc = &heap.incremental;
     debug_assert!(!inc.active());
+    // The old set is every member, as in an atomic full collection: all
+    // generations, oldest first.
+    let old = heap.members();
     // Every slot at once: growing the array by doubling would copy it
-    // within one step (milliseconds for a million objects). Between
-    // collections every member is in a generation, so generation 2 holds
-    // the members minus the (threshold-bounded) young generations.
-    let young: usize = heap.lists.gens[..GENERATIONS - 1]
-        .iter()
-        .map(List::len)
-        .sum();
-    let old = heap.members().saturating_sub(young);
+    // within one step (milliseconds for a million objects).
     inc.entries.borrow_mut().reserve_exact(old);
     // Four passes over the old set in at most `PHASE_STEPS` steps, and at
     // least `STEP_WORK` objects per allocation.
     let work = (STEP_WORK * heap.policy.threshold(0)).max(4 * old / PHASE_STEPS);
     inc.step_work.set(work.max(1));
-    inc.todo.append(&heap.lists.gens[GENERATIONS - 1]);
+    for g in heap.lists.gens.iter().rev() {
+        inc.todo.append(g);
+    }
+    inc.started_at.set(epoch::now());
     inc.cursor.set(0);
     inc.pass.set(Pass::Enumerate);
+}
+
+/// Whether no event (see `heap::epoch`) happened since the running phase
+/// began. Then its final step finds all the garbage an atomic full
+/// collection at the phase's start would have found (see the module docs),
+/// and counts as that analysis for the skipping of later ones.
+pub(super) fn clean_since_start(heap: &Heap) -> bool {
+    heap.incremental.started_at.get() == epoch::now()
 }
 
 /// Whether the running phase has given every object back and waits for its

@@ -284,12 +284,19 @@ fn collect_generations(
 fn collect_incremental_final(heap: &Heap, debug: DebugFlags) -> (usize, usize) {
     generations::count_collection(heap, GENERATIONS - 1);
     let epoch = epoch::now();
+    // With no event since the phase began, this finds what an atomic full
+    // collection at its start would have (see `incremental`); otherwise it
+    // is exact for generations 0 and 1 only (a superset of them is
+    // analysed), and the next full collection analyses.
+    let level = if incremental::clean_since_start(heap) {
+        GENERATIONS - 1
+    } else {
+        GENERATIONS - 2
+    };
     let work = List::new_uninit();
     work.init();
     incremental::take_candidates(heap, &work);
-    // Exact for generations 0 and 1 (a superset of them is analysed), not
-    // for the whole heap: the next full collection analyses.
-    heap.policy.analysed(GENERATIONS - 2, epoch);
+    heap.policy.analysed(level, epoch);
     generations::merge_generations(heap, GENERATIONS - 2, &work);
     collect_work(
         heap,

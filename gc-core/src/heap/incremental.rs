@@ -5,7 +5,7 @@
 //! others between steps.
 //!
 //! Invariants:
-//! - While a phase runs, every object that was in generation 2 when it
+//! - While a phase runs, every object that was in a generation when it
 //!   began and is still alive and `IN_GEN` is in exactly one of: `todo` (not
 //!   met yet; real links), [`Entry`] slot `i` of `entries` (then it is in no
 //!   list, its `next` is itself and its `prev` is the tag `2 * i + 1`, an odd
@@ -61,6 +61,8 @@ pub(crate) struct Incremental {
     pub(crate) cursor: Cell<usize>,
     /// Objects a step of the running phase handles (fixed at its start).
     pub(crate) step_work: Cell<usize>,
+    /// The candidate epoch (`heap::epoch`) when the running phase began.
+    pub(crate) started_at: Cell<u64>,
     pub(crate) entries: RefCell<Vec<Entry>>,
     /// Entries marked reachable whose edges are not traced yet.
     pub(crate) worklist: RefCell<Vec<usize>>,
@@ -78,6 +80,7 @@ impl Incremental {
             pass: Cell::new(Pass::Idle),
             cursor: Cell::new(0),
             step_work: Cell::new(0),
+            started_at: Cell::new(0),
             entries: RefCell::new(Vec::new()),
             worklist: RefCell::new(Vec::new()),
             todo: List::new_uninit(),
