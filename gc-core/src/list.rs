@@ -5,9 +5,12 @@
 //!   initialised; every list lives inside the leaked, heap-allocated `Heap` or
 //!   on the collector's stack frame (pinned for the duration of a collection).
 //! - Outside a collection every tracked, live object is in exactly one list
-//!   and its `prev`/`next` are real pointers. During a collection the
-//!   collector temporarily reuses `prev` of the objects it analyses (see
-//!   `collector`); it restores the lists before any user code runs.
+//!   and its `prev`/`next` are real pointers, except the objects an
+//!   incremental phase holds in its side array (their `prev` is a slot tag,
+//!   see `heap::incremental`, whose `unlink_tracked` handles both). During a
+//!   collection the collector temporarily reuses `prev` of the objects it
+//!   analyses (see `collector`); it restores the lists before any user code
+//!   runs.
 //! - An object that is in no list has `next == prev == self`, so `unlink` is a
 //!   no-op on it.
 
