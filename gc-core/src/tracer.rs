@@ -345,17 +345,26 @@ unsafe fn mark_edge(stack: &mut MarkStack, target: NonNull<Header>) {
 }
 
 /// Tracer callback for an incremental subtract step: a target in the
-/// phase's entries loses one from its scratch count. (An `IN_GEN` object is
-/// tracked, so it has links; only the entries' objects carry a slot tag.)
+/// phase's entries loses one from its scratch count (an `IN_GEN` object is
+/// tracked, so it has links; only the entries' objects carry a slot tag),
+/// and a detached target is re-attached.
 ///
 /// # Safety
 /// `target` must be a live object.
 #[inline]
 unsafe fn inc_subtract_edge(inc: &Incremental, target: NonNull<Header>) {
     // SAFETY: live (caller).
-    if unsafe { target.as_ref() }.has(flags::IN_GEN) {
+    let hdr = unsafe { target.as_ref() };
+    if hdr.has(flags::IN_GEN) {
         // SAFETY: a live tracked object.
         unsafe { inc.with_entry(links_of(target), |e| e.scratch.set(e.scratch.get() - 1)) };
+    } else if hdr.has(flags::DETACHED) {
+        // As in an atomic collection: the traced holder reads the detached
+        // object's only handle, so no `&mut` to it is alive. It waits in
+        // `reattached` (a step counts as collecting) and joins the next
+        // collection's analysis, then generation 0.
+        // SAFETY: a live detached object.
+        unsafe { reattach_slow(target) };
     }
 }
 
