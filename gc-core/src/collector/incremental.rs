@@ -175,6 +175,11 @@ pub(super) fn step(heap: &'static Heap) {
     }
     heap.policy.set_collecting(false);
     core::mem::forget(guard);
+    // Detached objects the step re-attached (it counts as collecting, so
+    // they waited in `reattached`) join generation 0 now, not at the end of
+    // the next collection: meanwhile they would be in no generation, hidden
+    // from `gc::objects`, the census, `freeze` and the thread-exit report.
+    heap.end_reattach();
 }
 
 /// Enumerate pass: move the next object of `todo` into the entries.
