@@ -117,7 +117,7 @@ pub(crate) fn set_enabled(heap: &Heap, on: bool) {
     heap.incremental.enabled.set(on);
 }
 
-/// Begin a phase over generation 2.
+/// Begin a phase over every generation (the old set).
 pub(super) fn start(heap: &Heap) {
     let inc = &heap.incremental;
     debug_assert!(!inc.active());
