@@ -240,7 +240,7 @@ pub fn skipped_collections() -> [usize; 3] {
 /// use gc_core::{gc, Gc};
 /// gc::set_incremental(true);
 /// assert!(gc::is_incremental());
-/// let keep: Vec<_> = (0..20_000).map(|i| Gc::new(Some(Gc::new(i)))).collect();
+/// let keep: Vec<_> = (0..1_000).map(|i| Gc::new(Some(Gc::new(i)))).collect();
 /// gc::set_incremental(false);
 /// assert!(!gc::is_incremental());
 /// # drop(keep);
