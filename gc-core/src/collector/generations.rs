@@ -56,6 +56,15 @@ pub(super) fn count_collection(heap: &Heap, generation: usize) {
     }
 }
 
+/// Whether a collection of `generation` at candidate epoch `epoch` cannot
+/// find anything (no event since the last analysis covering it, see
+/// `heap::epoch`), so it may be skipped. While `Gc::get_mut` objects are
+/// detached a collection always scans: tracing is what re-attaches those
+/// the generations refer to, a move that `gc::census`/`gc::objects` show.
+pub(super) fn provably_empty(heap: &Heap, generation: usize, epoch: u64) -> bool {
+    heap.policy.is_clean(generation, epoch) && heap.lists.detached.is_empty()
+}
+
 /// A collection of `generation` that cannot find anything (no event since
 /// the last analysis of a generation `>= generation`; the proof is in
 /// `heap::epoch`) does only what is observable: its survivors — every
@@ -174,8 +183,7 @@ pub(crate) fn collect_automatic(heap: &'static Heap) {
             if policy.long_lived_pending.get() < policy.long_lived_total.get() / 4 {
                 continue;
             }
-            let clean = policy.is_clean(g, epoch::now()) && heap.lists.detached.is_empty();
-            if heap.incremental.enabled.get() && !clean {
+            if heap.incremental.enabled.get() && !provably_empty(heap, g, epoch::now()) {
                 incremental::start(heap);
                 collect_young_automatic(heap);
                 incremental::step(heap);

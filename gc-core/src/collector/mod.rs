@@ -254,10 +254,7 @@ fn collect_generations(
         validate_members(heap);
     }
     let epoch = epoch::now();
-    // While `Gc::get_mut` objects are detached a collection always scans:
-    // tracing is what re-attaches those the generations refer to, a move
-    // that `gc::census`/`gc::objects` show.
-    if heap.policy.is_clean(generation, epoch) && heap.lists.detached.is_empty() {
+    if generations::provably_empty(heap, generation, epoch) {
         generations::skip_collection(heap, generation, epoch);
         return (0, 0);
     }
