@@ -58,9 +58,10 @@ pub(crate) unsafe fn release(h: NonNull<Header>) {
         // Tested here, before any other work of this function: a teardown
         // meets this once per edge between garbage members.
         if hdr.has(flags::ORPHAN) {
-            // SAFETY: forwarded from the caller.
-            unsafe { release_dead(h) };
+            // SAFETY: forwarded from the caller; an `ORPHAN`.
+            unsafe { release_orphan(h) };
         }
+        // Otherwise being torn down by the collector, which frees it.
         return;
     }
     // SAFETY: forwarded from the caller; not `DEAD`.
@@ -105,20 +106,14 @@ unsafe fn release_alive(h: NonNull<Header>) {
     }
 }
 
-/// [`release`] of a `DEAD` object: one the collector is tearing down (which
-/// frees it itself), or an orphan whose last handle just went.
+/// [`release`] of an orphan (torn down by the collector while still
+/// referenced) whose last handle just went: its memory is freed now.
 ///
 /// # Safety
-/// As [`release`], and `h` is `DEAD`.
+/// As [`release`], and `h` is `DEAD` and an `ORPHAN`.
 #[cold]
 #[inline(never)]
-unsafe fn release_dead(h: NonNull<Header>) {
-    // SAFETY: the allocation is still live (caller).
-    let hdr = unsafe { h.as_ref() };
-    if !hdr.has(flags::ORPHAN) {
-        // Being torn down by the collector, which frees it.
-        return;
-    }
+unsafe fn release_orphan(h: NonNull<Header>) {
     let Some(heap) = heap::current() else {
         return;
     };
