@@ -5,6 +5,12 @@
 //! guess where the next objects lie). Under Miri, and on targets without a
 //! stable prefetch instruction, the hint does nothing.
 
+/// How far ahead in memory the walks prefetch. Generation lists are mostly
+/// in allocation order and the pools hand out blocks in address order, so
+/// the objects a walk meets next usually lie just above (a forward walk) or
+/// below (a backward one) the current one.
+pub(crate) const WALK_PREFETCH: usize = 4096;
+
 /// Hint the CPU to bring the cache line holding `addr` into the cache.
 #[inline(always)]
 pub(crate) fn prefetch<T>(addr: *const T) {

@@ -17,7 +17,7 @@ use core::ptr::{self, NonNull};
 
 use crate::header::{flags, links_of, Header, Links};
 use crate::heap::incremental::{Incremental, MARKED};
-use crate::prefetch::prefetch;
+use crate::prefetch::{prefetch, WALK_PREFETCH};
 
 /// Receives the edges a [`Trace`](crate::Trace) impl reports. Only the collector creates
 /// one; impls pass it on to their fields' `trace`.
@@ -71,6 +71,11 @@ pub(crate) enum TraceKind {
     /// Only bring every target into the cache (teardown looks one object
     /// ahead, so that the counts its drops decrement are at hand).
     Prefetch,
+    /// As `Prefetch`, but only for targets more than [`WALK_PREFETCH`]
+    /// bytes from `base` (nearer ones are covered by the walk's own
+    /// prefetch), counting them in `far`: teardown probes with it whether
+    /// looking ahead pays.
+    PrefetchProbe { base: usize, far: usize },
     /// A step of an incremental full collection's subtract pass: subtract
     /// one from the side-array scratch count of every target in its entries.
     IncSubtract(&'static Incremental),
@@ -105,6 +110,14 @@ impl Tracer {
             TraceKind::Mark(stack) => return unsafe { mark_edge(stack, target) },
             TraceKind::Collect(out) => return out.push(target),
             TraceKind::Prefetch => return prefetch(target.as_ptr()),
+            TraceKind::PrefetchProbe { base, far } => {
+                let offset = (target.as_ptr() as usize).wrapping_sub(*base);
+                if offset.wrapping_add(WALK_PREFETCH) > 2 * WALK_PREFETCH {
+                    *far += 1;
+                    prefetch(target.as_ptr());
+                }
+                return;
+            }
             // SAFETY: a live target (caller).
             TraceKind::IncSubtract(inc) => return unsafe { inc_subtract_edge(inc, target) },
             // SAFETY: a live target (caller).
@@ -394,5 +407,41 @@ unsafe fn inc_mark_edge(inc: &Incremental, target: NonNull<Header>) {
         if let Some(i) = Incremental::slot_of(unsafe { l.as_ref() }) {
             inc.worklist.borrow_mut().push(i);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Gc;
+
+    /// The probe counts, and prefetches, exactly the targets more than
+    /// `WALK_PREFETCH` bytes from its base, on either side of it.
+    #[test]
+    fn prefetch_probe_counts_far_targets() {
+        let small: Vec<Gc<u64>> = (0..4).map(Gc::new).collect();
+        // A value bigger than the window lies far from the small ones.
+        let big = Gc::new([0u8; 3 * WALK_PREFETCH]);
+        let mut targets: Vec<NonNull<Header>> = small.iter().map(Gc::header_ptr).collect();
+        targets.push(big.header_ptr());
+        let mut saw_far = false;
+        for base in &targets {
+            let base = base.as_ptr() as usize;
+            let mut tracer = Tracer::new(TraceKind::PrefetchProbe { base, far: 0 });
+            let mut expected = 0;
+            for &t in &targets {
+                // SAFETY: `t` is the header of a live `Gc` held above.
+                unsafe { tracer.edge(t) };
+                if (t.as_ptr() as usize).abs_diff(base) > WALK_PREFETCH {
+                    expected += 1;
+                }
+            }
+            saw_far |= expected > 0;
+            match tracer.kind {
+                TraceKind::PrefetchProbe { far, .. } => assert_eq!(far, expected),
+                _ => unreachable!(),
+            }
+        }
+        assert!(saw_far, "the big value lies more than a window away");
     }
 }

@@ -95,16 +95,11 @@ use crate::heap::{epoch, Heap, GENERATIONS};
 use crate::lifecycle;
 use crate::list::List;
 use crate::output;
+use crate::prefetch::WALK_PREFETCH;
 use crate::tracer::Tracer;
 
 pub(crate) use generations::{collect_automatic, freeze, objects_of, unfreeze};
 pub(crate) use shutdown::thread_heap;
-
-/// How far ahead in memory the walks prefetch. Generation lists are mostly
-/// in allocation order and the pools hand out blocks in address order, so
-/// the objects a walk meets next usually lie just above (pass 2) or below
-/// (pass 3, which walks backwards) the current one.
-const WALK_PREFETCH: usize = 4096;
 
 /// Why a collection runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
