@@ -408,14 +408,21 @@ unsafe impl<T: Trace> Trace for [T] {
 
 /// `Trace` for containers that own their elements through a heap pointer: the
 /// element type is asked the *shallow* question so recursive types terminate.
+/// Also used for the optional dependencies' containers (`foreign`). Each
+/// entry: the impl's generics (with the bounds the type needs), the type, a
+/// closure-like body visiting every element once, and the element types
+/// that must be `Trace`.
 macro_rules! heap_container {
     ($([$($g:ident $(: $b:path)?),*] $t:ty => |$s:ident, $tr:ident| $body:expr, [$($e:ty),*];)*) => {$(
-        impl<$($g),*> Finalize for $t {
+        impl<$($g $(: $b)?),*> Finalize for $t {
             #[inline]
             fn has_finalizer() -> bool { false }
         }
         // SAFETY: `$body` visits every element exactly once.
-        unsafe impl<$($g: Trace $(+ $b)?),*> Trace for $t {
+        unsafe impl<$($g: 'static $(+ $b)?),*> Trace for $t
+        where
+            $($e: Trace,)*
+        {
             #[inline]
             fn trace(&self, tracer: &mut Tracer) {
                 let $s = self;
@@ -437,47 +444,8 @@ heap_container! {
     [T: Ord] BinaryHeap<T> => |s, t| for v in s.iter() { v.trace(t) }, [T];
     [T: Ord] BTreeSet<T> => |s, t| for v in s { v.trace(t) }, [T];
     [K: Ord, V] BTreeMap<K, V> => |s, t| for (k, v) in s { k.trace(t); v.trace(t) }, [K, V];
-}
-
-impl<T, S> Finalize for HashSet<T, S> {
-    #[inline]
-    fn has_finalizer() -> bool {
-        false
-    }
-}
-// SAFETY: visits every element once.
-unsafe impl<T: Trace, S: 'static> Trace for HashSet<T, S> {
-    #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
-        for v in self {
-            v.trace(tracer)
-        }
-    }
-    #[inline]
-    fn needs_tracking() -> bool {
-        T::needs_tracking_shallow()
-    }
-}
-
-impl<K, V, S> Finalize for HashMap<K, V, S> {
-    #[inline]
-    fn has_finalizer() -> bool {
-        false
-    }
-}
-// SAFETY: visits every key and value once.
-unsafe impl<K: Trace, V: Trace, S: 'static> Trace for HashMap<K, V, S> {
-    #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
-        for (k, v) in self {
-            k.trace(tracer);
-            v.trace(tracer);
-        }
-    }
-    #[inline]
-    fn needs_tracking() -> bool {
-        K::needs_tracking_shallow() || V::needs_tracking_shallow()
-    }
+    [T, S] HashSet<T, S> => |s, t| for v in s { v.trace(t) }, [T];
+    [K, V, S] HashMap<K, V, S> => |s, t| for (k, v) in s { k.trace(t); v.trace(t) }, [K, V];
 }
 
 impl<T: ?Sized> Finalize for Box<T> {

@@ -8,48 +8,23 @@
 //! (which keeps recursive types such as `struct T(SmallVec<[T; 0]>)`
 //! finite).
 
+// `heap_container!` (from `trace`) names these.
 use super::{Finalize, Trace, Tracer};
 
-/// `Finalize` (no finalizer) and `Trace` visiting every element once.
-macro_rules! foreign_container {
-    ($([$($g:ident $(: $b:path)?),*] $t:ty => |$s:ident, $tr:ident| $body:expr, [$($e:ty),*];)*) => {$(
-        impl<$($g $(: $b)?),*> Finalize for $t {
-            #[inline]
-            fn has_finalizer() -> bool { false }
-        }
-        // SAFETY: `$body` visits every element exactly once.
-        unsafe impl<$($g: 'static $(+ $b)?),*> Trace for $t
-        where
-            $($e: Trace,)*
-        {
-            #[inline]
-            fn trace(&self, tracer: &mut Tracer) {
-                let $s = self;
-                let $tr = tracer;
-                $body
-            }
-            #[inline]
-            fn needs_tracking() -> bool { false $(|| <$e>::needs_tracking_shallow())* }
-            #[inline]
-            fn needs_tracking_shallow() -> bool { true }
-        }
-    )*};
-}
-
 #[cfg(feature = "hashbrown")]
-foreign_container! {
+heap_container! {
     [K, V, S] hashbrown::HashMap<K, V, S> => |s, t| for (k, v) in s { k.trace(t); v.trace(t) }, [K, V];
     [T, S] hashbrown::HashSet<T, S> => |s, t| for v in s { v.trace(t) }, [T];
 }
 
 #[cfg(feature = "indexmap")]
-foreign_container! {
+heap_container! {
     [K, V, S] indexmap::IndexMap<K, V, S> => |s, t| for (k, v) in s { k.trace(t); v.trace(t) }, [K, V];
     [T, S] indexmap::IndexSet<T, S> => |s, t| for v in s { v.trace(t) }, [T];
 }
 
 #[cfg(feature = "smallvec")]
-foreign_container! {
+heap_container! {
     [A: smallvec::Array] smallvec::SmallVec<A> => |s, t| for v in s { v.trace(t) }, [A::Item];
 }
 
