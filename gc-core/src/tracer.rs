@@ -409,39 +409,3 @@ unsafe fn inc_mark_edge(inc: &Incremental, target: NonNull<Header>) {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Gc;
-
-    /// The probe counts, and prefetches, exactly the targets more than
-    /// `WALK_PREFETCH` bytes from its base, on either side of it.
-    #[test]
-    fn prefetch_probe_counts_far_targets() {
-        let small: Vec<Gc<u64>> = (0..4).map(Gc::new).collect();
-        // A value bigger than the window lies far from the small ones.
-        let big = Gc::new([0u8; 3 * WALK_PREFETCH]);
-        let mut targets: Vec<NonNull<Header>> = small.iter().map(Gc::header_ptr).collect();
-        targets.push(big.header_ptr());
-        let mut saw_far = false;
-        for base in &targets {
-            let base = base.as_ptr() as usize;
-            let mut tracer = Tracer::new(TraceKind::PrefetchProbe { base, far: 0 });
-            let mut expected = 0;
-            for &t in &targets {
-                // SAFETY: `t` is the header of a live `Gc` held above.
-                unsafe { tracer.edge(t) };
-                if (t.as_ptr() as usize).abs_diff(base) > WALK_PREFETCH {
-                    expected += 1;
-                }
-            }
-            saw_far |= expected > 0;
-            match tracer.kind {
-                TraceKind::PrefetchProbe { far, .. } => assert_eq!(far, expected),
-                _ => unreachable!(),
-            }
-        }
-        assert!(saw_far, "the big value lies more than a window away");
-    }
-}
