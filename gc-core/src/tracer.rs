@@ -111,8 +111,7 @@ impl Tracer {
             TraceKind::Collect(out) => return out.push(target),
             TraceKind::Prefetch => return prefetch(target.as_ptr()),
             TraceKind::PrefetchProbe { base, far } => {
-                let offset = (target.as_ptr() as usize).wrapping_sub(*base);
-                if offset.wrapping_add(WALK_PREFETCH) > 2 * WALK_PREFETCH {
+                if (target.as_ptr() as usize).abs_diff(*base) > WALK_PREFETCH {
                     *far += 1;
                     prefetch(target.as_ptr());
                 }

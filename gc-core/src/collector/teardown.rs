@@ -20,7 +20,8 @@ use crate::list::List;
 use crate::prefetch::prefetch;
 use crate::tracer::{TraceKind, Tracer};
 
-/// Garbage sets from this size on are torn down looking one object ahead.
+/// Garbage sets from this size on may be torn down looking one object ahead
+/// (as [`LookAhead`] decides); smaller ones never are.
 const LOOK_AHEAD_MIN: usize = 1 << 14;
 
 /// Objects traced ahead in a probe of whether looking ahead pays.
@@ -48,7 +49,8 @@ const RUN: usize = 1024;
 /// objects are traced ahead; on one whose targets lie far, all are, 64 of
 /// them with the distance check.
 struct LookAhead {
-    /// Tracing ahead now, and how: `Prefetch` or `PrefetchProbe`.
+    /// Tracing ahead now (during a probe, the tracer's kind is
+    /// `PrefetchProbe`; otherwise `Prefetch`).
     tracing: bool,
     /// Objects left before the next decision.
     left: usize,
@@ -275,7 +277,7 @@ mod tests {
         }
     }
 
-    /// The probe counts, and prefetches, exactly the targets more than
+    /// The probe counts exactly the targets more than
     /// `WALK_PREFETCH` bytes from its base, on either side of it.
     #[test]
     fn prefetch_probe_counts_far_targets() {
