@@ -21,18 +21,20 @@ use crate::prefetch::prefetch;
 use crate::tracer::{TraceKind, Tracer};
 
 /// Garbage sets from this size on may be torn down looking one object ahead
-/// (as [`LookAhead`] decides); smaller ones never are.
-const LOOK_AHEAD_MIN: usize = 1 << 14;
+/// (as [`LookAhead`] decides); smaller ones never are. Under Miri the sizes
+/// here are small (as the pool's are), so that its tests, which cannot build
+/// sets of thousands of objects, reach the look-ahead code too.
+const LOOK_AHEAD_MIN: usize = if cfg!(miri) { 16 } else { 1 << 14 };
 
 /// Objects traced ahead in a probe of whether looking ahead pays.
-const PROBE: usize = 64;
+const PROBE: usize = if cfg!(miri) { 8 } else { 64 };
 
 /// A probe that met fewer far targets than this turns looking ahead off.
 const FAR_MIN: usize = 4;
 
 /// Objects torn down after a probe (looking ahead or not, as it decided)
 /// before the next probe.
-const RUN: usize = 1024;
+const RUN: usize = if cfg!(miri) { 16 } else { 1024 };
 
 /// Whether teardown traces the next object ahead of its drop.
 ///
@@ -275,6 +277,50 @@ mod tests {
                 la.step(&mut tracer);
             }
         }
+    }
+
+    /// Objects whose teardown runs the look-ahead code: a probe, a run and
+    /// the next probe. Each object points to one half the set away, so the
+    /// targets of a probe lie far from the objects traced (in a run too, so
+    /// a run follows either decision).
+    const LOOKED_AHEAD: usize = LOOK_AHEAD_MIN + 2 * PROBE + RUN;
+
+    struct Counted {
+        next: core::cell::RefCell<Option<Gc<Counted>>>,
+        drops: std::rc::Rc<core::cell::Cell<usize>>,
+    }
+    impl crate::Finalize for Counted {}
+    // SAFETY: reports the one `Gc` it owns (or says it could not).
+    unsafe impl crate::Trace for Counted {
+        fn trace(&self, tracer: &mut Tracer) {
+            self.next.trace(tracer)
+        }
+    }
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.drops.set(self.drops.get() + 1);
+        }
+    }
+
+    #[test]
+    fn a_big_garbage_set_is_torn_down_looking_ahead() {
+        crate::gc::collect();
+        let drops = std::rc::Rc::new(core::cell::Cell::new(0));
+        let nodes: Vec<Gc<Counted>> = (0..LOOKED_AHEAD)
+            .map(|_| {
+                Gc::new(Counted {
+                    next: core::cell::RefCell::new(None),
+                    drops: drops.clone(),
+                })
+            })
+            .collect();
+        for (i, n) in nodes.iter().enumerate() {
+            *n.next.borrow_mut() = Some(nodes[(i + LOOKED_AHEAD / 2) % LOOKED_AHEAD].clone());
+        }
+        drop(nodes);
+        assert_eq!(drops.get(), 0, "every node is referenced by another");
+        assert_eq!(crate::gc::collect(), LOOKED_AHEAD);
+        assert_eq!(drops.get(), LOOKED_AHEAD, "every value dropped once");
     }
 
     /// The probe counts exactly the targets more than
