@@ -87,7 +87,8 @@ unsafe fn release_alive(h: NonNull<Header>) {
     if !vt.needs_drop && !vt.has_finalizer {
         // No user code runs, so nothing nests or queues behind this object:
         // free it at once. (Objects a panic left in the deferred queue wait
-        // for the next release that runs code, or the next collection.)
+        // for the next release that runs code, or the next collection, which
+        // destroys them before it begins.)
         // SAFETY: unregistered, nothing to drop, nobody else can reach it.
         unsafe { free(heap, h) };
         return;

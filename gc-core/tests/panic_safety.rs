@@ -188,3 +188,78 @@ fn catch_unwind_over_gc_and_weak_without_assert_unwind_safe() {
     unwind_safe(&Gc::new(String::from("s")));
     unwind_safe(&gc_core::Weak::<Vec<u8>>::new());
 }
+
+/// A `Drop` that counts, and panics if told to.
+struct Tally(Rc<Cell<usize>>, bool);
+
+impl Drop for Tally {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+        if self.1 {
+            panic!("a drop deep in a chain panicked");
+        }
+    }
+}
+
+#[derive(Trace, Finalize)]
+struct Fan {
+    edges: RefCell<Vec<Gc<Fan>>>,
+    #[gc(skip)]
+    _tally: Tally,
+}
+
+fn fan(drops: &Rc<Cell<usize>>, panics: bool) -> Gc<Fan> {
+    Gc::new(Fan {
+        edges: RefCell::new(Vec::new()),
+        _tally: Tally(drops.clone(), panics),
+    })
+}
+
+/// A panicking drop deep in a chain leaves the objects queued behind it
+/// (the deferred queue of deep destruction) dead but not yet destroyed,
+/// their values still holding handles. The next `gc::collect()` destroys
+/// them before its analysis, so a cycle that only such an object referred
+/// to is found by that collection, not one later. Every chain length is
+/// tried, so some put the cycle's last referrer in the queue whatever the
+/// nesting limit is.
+#[test]
+fn a_cycle_held_by_an_object_a_panic_left_queued_is_found_by_the_next_collect() {
+    std::thread::spawn(|| {
+        gc::disable();
+        for chain in 0..16 {
+            let drops = Rc::new(Cell::new(0));
+            let a = fan(&drops, false);
+            let b = fan(&drops, false);
+            a.edges.borrow_mut().push(b.clone());
+            b.edges.borrow_mut().push(a.clone());
+            // The cycle's only referrer from outside it.
+            let holder = fan(&drops, false);
+            holder.edges.borrow_mut().push(a.clone());
+            drop((a, b));
+            // `bottom` holds `holder` and, dropped before it, a panicking
+            // object; `chain` objects above `bottom`.
+            let bottom = fan(&drops, false);
+            bottom.edges.borrow_mut().push(holder);
+            bottom.edges.borrow_mut().push(fan(&drops, true));
+            let mut top = bottom;
+            for _ in 0..chain {
+                let n = fan(&drops, false);
+                n.edges.borrow_mut().push(top);
+                top = n;
+            }
+            let all = 5 + chain;
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(top)));
+            assert!(result.is_err(), "chain {chain}: the panic reaches the drop");
+            assert_eq!(
+                gc::collect(),
+                2,
+                "chain {chain}: the cycle is found at once"
+            );
+            assert_eq!(drops.get(), all, "chain {chain}: every value dropped once");
+            assert_eq!(gc::collect(), 0, "chain {chain}: nothing left");
+        }
+        gc::enable();
+    })
+    .join()
+    .unwrap();
+}

@@ -155,7 +155,9 @@ impl Drop for AbortOnPanic {
 /// [`collect_generations`] does the work.
 ///
 /// User code runs at these points only, each under `catch_unwind` (a panic is
-/// reported and the collection goes on): the callbacks, the debug sink, the
+/// reported and the collection goes on): the drops of objects an earlier
+/// panic left in the deferred queue (before the collection begins), the
+/// callbacks, the debug sink, the
 /// finalizers, the drops of the counts the collector gives back after them,
 /// the value drops of the teardown, and the drops of objects queued
 /// meanwhile. None of them is called while the collector holds a pointer
@@ -165,6 +167,13 @@ impl Drop for AbortOnPanic {
 pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
     if heap.policy.collecting() {
         return 0;
+    }
+    if heap.destruction.depth.get() == 0 {
+        // Objects a panicking drop left in the deferred queue are dead but
+        // their values still hold handles, which the analysis would count
+        // as outside references: destroy them first, as if that had happened
+        // before the call.
+        lifecycle::drain_deferred_reporting(heap);
     }
     let guard = AbortOnPanic("gc: internal error: a panic escaped the collector; aborting");
     heap.policy.set_collecting(true);
