@@ -157,10 +157,9 @@ impl Drop for AbortOnPanic {
 /// User code runs at these points only, each under `catch_unwind` (a panic is
 /// reported and the collection goes on): the drops of objects an earlier
 /// panic left in the deferred queue (before the collection begins), the
-/// callbacks, the debug sink, the
-/// finalizers, the drops of the counts the collector gives back after them,
-/// the value drops of the teardown, and the drops of objects queued
-/// meanwhile. None of them is called while the collector holds a pointer
+/// callbacks, the debug sink, the finalizers, the drops of the counts the
+/// collector gives back after them, the value drops of the teardown, and the
+/// drops of objects queued meanwhile. None of them is called while the collector holds a pointer
 /// into a list or a header that the call could invalidate: what is written
 /// to the sink is formatted first, and every loop around a call re-reads its
 /// list afterwards.

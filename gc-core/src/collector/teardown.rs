@@ -280,9 +280,10 @@ mod tests {
     }
 
     /// Objects whose teardown runs the look-ahead code: a probe, a run and
-    /// the next probe. Each object points to one half the set away, so the
-    /// targets of a probe lie far from the objects traced (in a run too, so
-    /// a run follows either decision).
+    /// the next probe. Each object points half the set away: outside Miri
+    /// such a target lies far, so the run traces ahead too; under Miri the
+    /// addresses decide. The probes trace ahead either way, and that is the
+    /// code Miri checks here.
     const LOOKED_AHEAD: usize = LOOK_AHEAD_MIN + 2 * PROBE + RUN;
 
     struct Counted {
