@@ -189,29 +189,22 @@ fn catch_unwind_over_gc_and_weak_without_assert_unwind_safe() {
     unwind_safe(&gc_core::Weak::<Vec<u8>>::new());
 }
 
-/// A `Drop` that counts, and panics if told to.
-struct Tally(Rc<Cell<usize>>, bool);
-
-impl Drop for Tally {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-        if self.1 {
-            panic!("a drop deep in a chain panicked");
-        }
-    }
-}
-
 #[derive(Trace, Finalize)]
 struct Fan {
     edges: RefCell<Vec<Gc<Fan>>>,
     #[gc(skip)]
-    _tally: Tally,
+    _grenade: Option<Grenade>,
+    #[gc(skip)]
+    _dropped: DropFlag,
 }
 
+/// A node counting its drop in `drops`; with `panics`, its drop panics
+/// (after the count: the field is dropped while unwinding).
 fn fan(drops: &Rc<Cell<usize>>, panics: bool) -> Gc<Fan> {
     Gc::new(Fan {
         edges: RefCell::new(Vec::new()),
-        _tally: Tally(drops.clone(), panics),
+        _grenade: panics.then(|| Grenade(Rc::new(Cell::new(0)))),
+        _dropped: DropFlag(drops.clone()),
     })
 }
 

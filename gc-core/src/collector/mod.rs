@@ -159,21 +159,19 @@ impl Drop for AbortOnPanic {
 /// panic left in the deferred queue (before the collection begins), the
 /// callbacks, the debug sink, the finalizers, the drops of the counts the
 /// collector gives back after them, the value drops of the teardown, and the
-/// drops of objects queued meanwhile. None of them is called while the collector holds a pointer
-/// into a list or a header that the call could invalidate: what is written
-/// to the sink is formatted first, and every loop around a call re-reads its
-/// list afterwards.
+/// drops of objects queued meanwhile. None of them is called while the
+/// collector holds a pointer into a list or a header that the call could
+/// invalidate: what is written to the sink is formatted first, and every loop
+/// around a call re-reads its list afterwards.
 pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
     if heap.policy.collecting() {
         return 0;
     }
-    if heap.destruction.depth.get() == 0 {
-        // Objects a panicking drop left in the deferred queue are dead but
-        // their values still hold handles, which the analysis would count
-        // as outside references: destroy them first, as if that had happened
-        // before the call.
-        lifecycle::drain_deferred_reporting(heap);
-    }
+    // Objects a panicking drop left in the deferred queue are dead but their
+    // values still hold handles, which the analysis would count as outside
+    // references: destroy them first, as if that had happened before the
+    // call.
+    drain_deferred_unless_nested(heap);
     let guard = AbortOnPanic("gc: internal error: a panic escaped the collector; aborting");
     heap.policy.set_collecting(true);
     let callbacks = reason != Reason::Shutdown;
@@ -225,11 +223,18 @@ pub(crate) fn collect(heap: &Heap, generation: usize, reason: Reason) -> usize {
     }
     heap.end_reattach();
     heap.policy.set_collecting(false);
+    drain_deferred_unless_nested(heap);
+    core::mem::forget(guard);
+    found
+}
+
+/// Destroy the objects waiting in the deferred queue, unless this runs inside
+/// a destruction (a collection a `Drop` started), whose own loop drains the
+/// queue when it unwinds to the outermost release.
+fn drain_deferred_unless_nested(heap: &Heap) {
     if heap.destruction.depth.get() == 0 {
         lifecycle::drain_deferred_reporting(heap);
     }
-    core::mem::forget(guard);
-    found
 }
 
 /// The collection proper (CPython's `gc_collect_main`): generations
