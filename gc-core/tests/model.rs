@@ -213,6 +213,14 @@ fn incremental_programs_keep_the_invariants() {
     check_random(program_in(Just(Incremental)));
 }
 
+/// `Auto` programs only, each run twice: as written and as its
+/// forced-dirty twin, in which no collection can be skipped as provably
+/// empty; both must observe the same collections (see `model::run`).
+#[test]
+fn auto_programs_agree_with_their_forced_dirty_twins() {
+    check_random(program_in(Just(Auto)));
+}
+
 fn check_random(programs: impl Strategy<Value = Program>) {
     let mut runner = TestRunner::new(config());
     let result = runner.run(&programs, |p| {
@@ -1080,6 +1088,7 @@ fn random_programs_cover_the_interesting_cases() {
         c.incremental_phases > 5 && c.incremental_found > 10,
         "{c:?}"
     );
+    assert!(c.twins > 20 && c.twin_skipped > 20, "{c:?}");
 }
 
 fn corpus_dir() -> std::path::PathBuf {

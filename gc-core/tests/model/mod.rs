@@ -45,7 +45,10 @@
 //! the middle of a cascade of frees, so only what holds regardless is
 //! checked: nothing reachable is dropped, nothing is finalized or dropped
 //! twice, and after the final full collection the live nodes are exactly
-//! the reachable ones. Every program ends by releasing
+//! the reachable ones; and each `Auto` program runs a second time as its
+//! *forced-dirty twin*, in which no collection may skip its analysis, and
+//! both runs must observe the same collections and results (see [`run`]).
+//! Every program ends by releasing
 //! every borrow, dropping every root and collecting until nothing is left:
 //! then every node must have been dropped exactly once and every finalizer
 //! must have run exactly once.
@@ -529,6 +532,11 @@ pub struct Coverage {
     /// the unreachable objects their final steps found.
     pub incremental_phases: usize,
     pub incremental_found: usize,
+    /// `Auto` programs run with their forced-dirty twins, and the
+    /// collections their clean runs skipped as provably empty (the ones
+    /// the comparison checks).
+    pub twins: usize,
+    pub twin_skipped: usize,
 }
 
 thread_local! {
@@ -557,6 +565,13 @@ thread_local! {
     static SINK: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// What the collection callback saw: (`Phase::Stop`?, info).
     static CALLS: RefCell<Vec<(bool, gc::CallbackInfo)>> = const { RefCell::new(Vec::new()) };
+    /// What a twin run observed, in order (see [`run`]).
+    static TWIN_LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// Whether this run is the forced-dirty twin (see [`run`]).
+    static DIRTY: Cell<bool> = const { Cell::new(false) };
+    /// The tracked object whose handle the forced-dirty twin clones and
+    /// drops (see [`poke`]).
+    static DIRTIER: RefCell<Option<Gc<Dirtier>>> = const { RefCell::new(None) };
 }
 
 impl Finalize for Node {
@@ -620,15 +635,71 @@ fn junk() -> Gc<Junk> {
 
 /// One tracked object freed at once, then a garbage cycle of `n` objects.
 fn alloc_junk(n: usize) {
+    poke();
     drop(junk());
+    poke();
     let first = junk();
     let mut last = first.clone();
     for _ in 1..n {
+        poke();
         let j = junk();
         *last.next.borrow_mut() = Some(j.clone());
         last = j;
     }
     *last.next.borrow_mut() = Some(first);
+}
+
+/// A tracked object that twin runs hold for the whole program (a new one
+/// after every `Freeze`, so that it is always in the generations), in
+/// both twins alike, so that it changes no count between them.
+#[derive(Trace, Finalize)]
+struct Dirtier {
+    _unused: RefCell<Option<Gc<Dirtier>>>,
+}
+
+/// Give a twin run its [`Dirtier`] (again: the one before may be frozen).
+fn renew_dirtier() {
+    let new = Gc::new(Dirtier {
+        _unused: RefCell::new(None),
+    });
+    let old = DIRTIER.with(|d| d.borrow_mut().replace(new));
+    drop(old);
+}
+
+/// In the forced-dirty twin, a decrement to nonzero of an object in the
+/// generations (a clone of the dirtier's handle, dropped): an event that
+/// forbids the next collection to skip its analysis (see gc-core's
+/// `heap/epoch.rs`). Called before every operation and every allocation
+/// of an allocating finalizer.
+fn poke() {
+    if DIRTY.with(Cell::get) {
+        DIRTIER.with(|d| {
+            if let Some(d) = &*d.borrow() {
+                drop(Gc::clone(d));
+            }
+        });
+    }
+}
+
+/// Record what a twin run observed (see [`run`]).
+fn twin_log(line: impl FnOnce() -> String) {
+    if DIRTIER.with(|d| d.borrow().is_some()) {
+        let line = line();
+        TWIN_LOG.with(|l| l.borrow_mut().push(line));
+    }
+}
+
+/// Ends a twin run (also by a panic): the dirtier goes, the flag and the
+/// log are reset.
+struct Twin;
+
+impl Drop for Twin {
+    fn drop(&mut self) {
+        let d = DIRTIER.with(|d| d.borrow_mut().take());
+        drop(d);
+        DIRTY.with(|c| c.set(false));
+        TWIN_LOG.with(|l| l.borrow_mut().clear());
+    }
 }
 
 fn rescue_take() -> Vec<Gc<Node>> {
@@ -914,7 +985,12 @@ impl Real {
             Op::CollectGeneration(g) => {
                 return Outcome::Collected(gc::collect_generation(generation(g)))
             }
-            Op::Freeze => gc::freeze(),
+            Op::Freeze => {
+                gc::freeze();
+                if DIRTIER.with(|d| d.borrow().is_some()) {
+                    renew_dirtier();
+                }
+            }
             Op::Unfreeze => gc::unfreeze(),
             Op::ClearRescued => drop(rescue_take()),
             Op::SetThreshold(a, b, c) => {
@@ -2283,9 +2359,54 @@ impl Drop for Callback {
 }
 
 /// Run `p` on this thread's heap; `Err` describes the first discrepancy.
+///
+/// `Auto` programs, which have no model to predict their collections, run
+/// twice: as written, and as a *forced-dirty twin* that
+/// makes a decrement to nonzero ([`poke`]) before every operation and every
+/// allocation of a finalizer, so that no collection of the twin can skip
+/// its analysis as provably empty. Both runs must pass their checks and
+/// observe the same: every operation's outcome, and every collection's
+/// generation, `gc::count()` at its start, what it found and what was
+/// uncollectable. So a skip criterion that is too eager fails here as
+/// soon as it changes what any collection finds. (Not `Incremental`
+/// programs: there a heap with no event runs a due full collection at once,
+/// as a skip, where one with events begins a phase, so the twins
+/// legitimately see different collections; see gc-core's
+/// `collector/incremental.rs`.)
 pub fn run(p: &Program) -> Result<(), String> {
+    if p.mode != Mode::Auto {
+        return run_once(p, false);
+    }
+    let mut logs = [false, true].map(|dirty| {
+        let twin = Twin;
+        DIRTY.with(|c| c.set(dirty));
+        let result = run_once(p, true);
+        let log = TWIN_LOG.with(|l| std::mem::take(&mut *l.borrow_mut()));
+        drop(twin);
+        result.map(|()| log)
+    });
+    let dirty = std::mem::replace(&mut logs[1], Ok(Vec::new()))
+        .map_err(|e| format!("the forced-dirty twin: {e}"))?;
+    let clean = std::mem::replace(&mut logs[0], Ok(Vec::new()))?;
+    if let Some(k) = (0..clean.len().max(dirty.len())).find(|&k| clean.get(k) != dirty.get(k)) {
+        let show = |log: &[String]| log[k.saturating_sub(3)..(k + 1).min(log.len())].join("\n  ");
+        return Err(format!(
+            "the forced-dirty twin observed something else at event {k}:\n  {}\nthe program as written:\n  {}",
+            show(&dirty),
+            show(&clean)
+        ));
+    }
+    Ok(())
+}
+
+/// One run of `p`; `twin` when [`run`] runs it twice (then the run holds a
+/// [`Dirtier`] and logs what it observes).
+fn run_once(p: &Program, twin: bool) -> Result<(), String> {
     reset();
     let base = baseline();
+    if twin {
+        renew_dirtier();
+    }
     let book = Rc::new(RefCell::new(Book::default()));
     let mut real = Real::new(p.mode, book.clone());
     gc::set_incremental(p.mode == Mode::Incremental);
@@ -2303,6 +2424,17 @@ pub fn run(p: &Program) -> Result<(), String> {
     gc::set_debug(debug_flags(false));
     let callback = Callback(gc::add_callback(|phase, info| {
         let _ = CALLS.try_with(|c| c.borrow_mut().push((phase == Phase::Stop, *info)));
+        twin_log(|| match phase {
+            Phase::Start => format!(
+                "collection of generation {} starts, count() {:?}",
+                info.generation,
+                gc::count()
+            ),
+            Phase::Stop => format!(
+                "collection of generation {} found {}, {} uncollectable",
+                info.generation, info.collected, info.uncollectable
+            ),
+        });
     }));
     let mut model = (!matches!(p.mode, Mode::Auto | Mode::Incremental))
         .then(|| Model::new(p.mode, gc::threshold(), &base));
@@ -2312,7 +2444,23 @@ pub fn run(p: &Program) -> Result<(), String> {
     });
     let phases_before = gc::incremental_collections();
     let found_before = gc::stats()[2].collected;
-    let result = execute(p, &mut real, model.as_mut(), &base);
+    let skipped_before: usize = gc::skipped_collections().iter().sum();
+    let mut result = execute(p, &mut real, model.as_mut(), &base);
+    if twin {
+        let skipped = gc::skipped_collections().iter().sum::<usize>() - skipped_before;
+        if DIRTY.with(Cell::get) {
+            if skipped > 0 && result.is_ok() {
+                result = Err(format!(
+                    "the forced-dirty twin skipped {skipped} collections: poke() did not force an analysis"
+                ));
+            }
+        } else {
+            cover(|c| {
+                c.twins += 1;
+                c.twin_skipped += skipped;
+            });
+        }
+    }
     if p.mode == Mode::Incremental {
         let phases = gc::incremental_collections() - phases_before;
         // (Explicit full collections are counted too; Incremental programs
@@ -2345,6 +2493,8 @@ pub fn run(p: &Program) -> Result<(), String> {
     let Real { slots, weaks, .. } = real;
     drop(slots);
     drop(weaks);
+    let dirtier = DIRTIER.with(|d| d.borrow_mut().take());
+    drop(dirtier);
     let nodes = book.borrow().dropped.len();
     let teardown = collect_to_fixpoint(2 * nodes + 4);
     gc::set_threshold(700, 10, 10);
@@ -2591,9 +2741,11 @@ fn run_ops(
         let index = first + i;
         let op = &ops[i];
         let what = format!("op #{index} {op:?}");
+        poke();
         let Op::Borrow { slot, len, mutable } = *op else {
             let got = real.apply(op, held);
             trace(|| format!("{what}: {got:?}"));
+            twin_log(|| format!("{what}: {got:?}"));
             if let Some(m) = model.as_deref_mut() {
                 let expected = m.apply(op);
                 ensure!(
@@ -2609,6 +2761,7 @@ fn run_ops(
         let holder = real.borrow_target(slot, mutable);
         let got = Outcome::Borrowed(holder.as_ref().map(|g| g.id));
         trace(|| format!("{what}: {got:?}"));
+        twin_log(|| format!("{what}: {got:?}"));
         if let Some(m) = model.as_deref_mut() {
             let expected = Outcome::Borrowed(m.borrow_begin(slot, mutable));
             ensure!(
@@ -2650,6 +2803,7 @@ fn run_ops(
                     )?;
                 }
                 // The guard is gone; dropping the holder may free the node.
+                poke();
                 drop(holder);
                 if let Some(m) = model.as_deref_mut() {
                     m.borrow_end(id, mutable);
@@ -2704,7 +2858,9 @@ fn execute(
             check_only_reachable_live(real)?;
         }
         let what = format!("final {op:?}");
+        poke();
         let got = real.apply(op, &mut held);
+        twin_log(|| format!("{what}: {got:?}"));
         match model.as_deref_mut() {
             Some(m) => {
                 let expected = m.apply(op);
