@@ -2,11 +2,15 @@
 //! and [`coerce_weak!`].
 //!
 //! Stable Rust has no `CoerceUnsized` for user types, but it does coerce
-//! raw pointers: `*const GcBox<X>` to `*const GcBox<dyn Trait>` (when `X:
-//! Trait`) or `*const GcBox<[T; N]>` to `*const GcBox<[T]>`. The macros take
+//! raw pointers: `*mut GcBox<X>` to `*mut GcBox<dyn Trait>` (when `X:
+//! Trait`) or `*mut GcBox<[T; N]>` to `*mut GcBox<[T]>`. The macros take
 //! the handle's box pointer, let the compiler coerce it where the target is
 //! expected (so exactly the unsizing coercions the compiler accepts, with
-//! the target inferred), and rebuild the handle around the result.
+//! the target inferred), and rebuild the handle around the result. The
+//! pointer is `*mut`, not `*const`, because `*mut` is invariant: through a
+//! `*const` the compiler would also accept plain subtyping (a
+//! `for<'a> fn(&'a u8)` as a `fn(&'static u8)`, a `&'static str` as a
+//! `&'a str`), which `Gc`'s invariance forbids (see [`Gc`]).
 //!
 //! Nothing about the object changes: its header keeps the vtable of the
 //! type it was created as, which is what the collector and the count-zero
@@ -18,6 +22,8 @@
 //!   paired `__private_into_ptr` / `__private_typed_ptr` returned for the same
 //!   handle, after an implicit (unsizing or identity) coercion; the macros
 //!   evaluate the user's expression outside their `unsafe` blocks.
+//! - The pointers are `*mut`, so the coercion is an unsizing or the
+//!   identity, never a subtyping (`tests/ui/gc_is_invariant.rs`).
 
 use core::ptr::NonNull;
 
@@ -33,7 +39,8 @@ use crate::{Gc, Weak};
 /// and freed as the concrete value, clones and downgrades like any `Gc`,
 /// [`Gc::into_any`](crate::Gc::into_any) of it still downcasts to the
 /// concrete type, and [`Gc::ptr_eq`](crate::Gc::ptr_eq) compares addresses
-/// only. Conversions that are not unsizing coercions do not compile.
+/// only. Conversions that are not unsizing coercions do not compile, and
+/// neither do subtyping conversions (`Gc` is invariant, see [`Gc`]).
 ///
 /// ```
 /// use gc_core::{coerce_gc, gc, Finalize, Gc, Trace};
@@ -77,7 +84,7 @@ use crate::{Gc, Weak};
 #[macro_export]
 macro_rules! coerce_gc {
     ($gc:expr $(,)?) => {{
-        let ptr: *const _ = $crate::Gc::__private_into_ptr($gc);
+        let ptr: *mut _ = $crate::Gc::__private_into_ptr($gc);
         // SAFETY: `ptr` came from `__private_into_ptr` and only went through
         // the implicit coercion at this call.
         unsafe { $crate::Gc::__private_from_ptr(ptr) }
@@ -120,7 +127,7 @@ impl<T: ?Sized> Gc<T> {
     /// Used by [`coerce_gc!`]; not public API. The box pointer, owning the
     /// handle's strong count.
     #[doc(hidden)]
-    pub fn __private_into_ptr(this: Gc<T>) -> *const GcBox<T> {
+    pub fn __private_into_ptr(this: Gc<T>) -> *mut GcBox<T> {
         let ptr = this.box_ptr();
         core::mem::forget(this);
         ptr.as_ptr()
@@ -132,10 +139,10 @@ impl<T: ?Sized> Gc<T> {
     /// `ptr` must be the result of [`Gc::__private_into_ptr`], possibly
     /// through an unsizing coercion, and not used again.
     #[doc(hidden)]
-    pub unsafe fn __private_from_ptr(ptr: *const GcBox<T>) -> Gc<T> {
+    pub unsafe fn __private_from_ptr(ptr: *mut GcBox<T>) -> Gc<T> {
         // SAFETY: a box pointer (non-null) that owns one strong count, with
         // the metadata the compiler computed for `T` (caller).
-        unsafe { Gc::from_box(NonNull::new_unchecked(ptr.cast_mut())) }
+        unsafe { Gc::from_box(NonNull::new_unchecked(ptr)) }
     }
 }
 
@@ -143,8 +150,8 @@ impl<T: ?Sized> Weak<T> {
     /// Used by [`coerce_weak!`]; not public API. The box pointer of the live
     /// target, or `None`.
     #[doc(hidden)]
-    pub fn __private_typed_ptr(this: &Weak<T>) -> Option<*const GcBox<T>> {
-        this.typed_ptr().map(|p| p.as_ptr().cast_const())
+    pub fn __private_typed_ptr(this: &Weak<T>) -> Option<*mut GcBox<T>> {
+        this.typed_ptr().map(|p| p.as_ptr())
     }
 
     /// Used by [`coerce_weak!`]; not public API.
@@ -153,8 +160,8 @@ impl<T: ?Sized> Weak<T> {
     /// `ptr` must be the result of [`Weak::__private_typed_ptr`] for `this`,
     /// possibly through an unsizing coercion.
     #[doc(hidden)]
-    pub unsafe fn __private_coerce<U: ?Sized>(this: Weak<T>, ptr: *const GcBox<U>) -> Weak<U> {
+    pub unsafe fn __private_coerce<U: ?Sized>(this: Weak<T>, ptr: *mut GcBox<U>) -> Weak<U> {
         // SAFETY: forwarded from the caller; `ptr` is non-null.
-        unsafe { Weak::coerce(this, NonNull::new_unchecked(ptr.cast_mut())) }
+        unsafe { Weak::coerce(this, NonNull::new_unchecked(ptr)) }
     }
 }

@@ -28,6 +28,12 @@ use crate::tracer::Tracer;
 use crate::vtable::{box_of, new_header, slice_vtable_of, str_vtable, vtable_of, VTable};
 use crate::weak::{self, Weak};
 
+/// Makes `Gc<T>` and `Weak<T>` invariant in `T` (`T` appears both as an
+/// argument and as a result) without taking away any auto trait, so that
+/// the compiler's `Send`/`Sync` errors keep naming the raw pointers that
+/// cause them. See [`Gc`] for why no variance is allowed.
+pub(crate) type Invariant<T> = fn(&T) -> &T;
+
 /// A pointer to a value on this thread's garbage-collected heap.
 ///
 /// `Gc<T>` is reference counted like [`Rc`](std::rc::Rc): cloning adds a
@@ -40,6 +46,15 @@ use crate::weak::{self, Weak};
 ///
 /// `Gc` is neither `Send` nor `Sync`: every thread has its own heap. Mutation
 /// goes through `Cell`/`RefCell` as with `Rc`.
+///
+/// Unlike `Rc`, `Gc<T>` (and [`Weak<T>`]) is *invariant* in `T`: a
+/// `Gc<&'static str>` is not a `Gc<&'a str>`. The object keeps the type it
+/// was created with — the collector runs that type's `Trace`, `Finalize`
+/// and `Drop`, and [`GcAny`](crate::GcAny) downcasts to it — so a handle
+/// naming a supertype could store a shorter-lived value through
+/// [`Gc::get_mut`] that is later read as the longer-lived type. Create the
+/// handle with the type you need (`Gc::<&'a str>::new(s)`); unsizing to
+/// `dyn Trait` or a slice goes through [`coerce_gc!`](crate::coerce_gc).
 ///
 /// ```
 /// use gc_core::{Finalize, Gc, Trace};
@@ -58,7 +73,11 @@ use crate::weak::{self, Weak};
 /// ```
 pub struct Gc<T: ?Sized> {
     ptr: NonNull<GcBox<T>>,
-    _marker: PhantomData<GcBox<T>>,
+    // Owns a `GcBox<T>` (for the drop check), and is invariant in `T`: the
+    // object keeps the type it was created with (its vtable, `GcAny`'s
+    // `TypeId`), so no handle may name a supertype of it (see
+    // [`Invariant`]).
+    _marker: PhantomData<(Invariant<T>, GcBox<T>)>,
 }
 
 impl<T: Trace> Gc<T> {

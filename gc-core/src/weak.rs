@@ -97,7 +97,9 @@ pub struct Weak<T: ?Sized> {
     /// `None` for [`Weak::new`]; else the object's [`WeakCell`] if `T` is
     /// sized, a [`FatWeak<T>`] if it is not.
     ptr: Option<NonNull<u8>>,
-    _marker: PhantomData<*const T>,
+    /// Not `Send` or `Sync`, and invariant in `T` (as `Gc`, see
+    /// [`Invariant`](crate::pointer::Invariant)).
+    _marker: PhantomData<(*const T, crate::pointer::Invariant<T>)>,
 }
 
 impl<T: ?Sized> Weak<T> {
@@ -243,12 +245,20 @@ impl<T: ?Sized> Weak<T> {
     /// ```
     pub fn upgrade(&self) -> Option<Gc<T>> {
         let h = self.target()?;
-        // SAFETY: a set target is alive and not dead: cells are cleared when
-        // the count reaches zero and before any teardown.
+        // SAFETY: a set target is allocated: cells are cleared when the
+        // count reaches zero and before any teardown, except once the
+        // thread's heap is gone, when an object whose count reaches zero
+        // (its last handle dropped, or its value moved out by `try_unwrap`)
+        // is leaked, never freed, with its cell still set.
         let hdr = unsafe { h.as_ref() };
+        // That late count of zero means gone: the value may have been moved
+        // out, and a count must never come back from zero.
+        if hdr.strong.get() == 0 {
+            return None;
+        }
         // (Never `DETACHED`: making a weak re-attaches, and `get_mut` does
         // not detach an object that has weak references.)
-        debug_assert!(hdr.strong.get() > 0 && !hdr.has(flags::DEAD | flags::DETACHED));
+        debug_assert!(!hdr.has(flags::DEAD | flags::DETACHED));
         hdr.inc_strong();
         // SAFETY: the handle was made for an object of type `T` (or one that
         // unsizes to it, with the metadata in `FatWeak::obj`), and we just

@@ -311,6 +311,64 @@ fn dead_weak_in_tls_destroyed_after_heap() {
     assert_eq!(Events::get(&ev.garbage_dropped), 1);
 }
 
+/// A `Weak` never upgrades to an object whose count reached zero after the
+/// heap shut down: its value moved out by `Gc::try_unwrap`, or its last
+/// handle dropped (leaked then, with its weak cell still set, since no heap
+/// is left to clear it). Before the fix the first upgrade handed out a `Gc`
+/// to the moved-out (and freed) `String`, and the second brought a count
+/// back from zero (a debug assertion, fatal in a thread-local destructor).
+/// If this platform ran `LATE`'s destructor before the heap's, the same
+/// holds through the heap.
+#[cfg_attr(
+    miri,
+    ignore = "leaks by design (run with -Zmiri-ignore-leaks --include-ignored)"
+)]
+#[test]
+fn weak_after_heap_shutdown_never_revives_a_zero_count() {
+    struct Late {
+        moved: Option<(Gc<String>, Weak<String>)>,
+        dropped: Option<(Gc<String>, Weak<String>)>,
+        /// (try_unwrap succeeded, upgrade after it, upgrade after the drop)
+        seen: Arc<Mutex<Option<(bool, bool, bool)>>>,
+    }
+    impl Drop for Late {
+        fn drop(&mut self) {
+            let (g, w) = self.moved.take().unwrap();
+            let unwrapped = Gc::try_unwrap(g).ok();
+            let ok = unwrapped.as_deref() == Some("moved out");
+            drop(unwrapped); // the String's buffer is freed here
+            let revived_moved = w.upgrade().is_some();
+            let (g, w) = self.dropped.take().unwrap();
+            drop(g);
+            let revived_dropped = w.upgrade().is_some();
+            *self.seen.lock().unwrap() = Some((ok, revived_moved, revived_dropped));
+        }
+    }
+    thread_local!(static LATE: RefCell<Option<Late>> = const { RefCell::new(None) });
+    let seen = Arc::new(Mutex::new(None));
+    let s = seen.clone();
+    thread::spawn(move || {
+        // Registered before the heap: on this platform destroyed after it
+        // (see `tls_destructor_order`).
+        LATE.with(|_| ());
+        let pair = |text: &str| {
+            let g = Gc::new(text.to_string());
+            let w = Gc::downgrade(&g);
+            (g, w)
+        };
+        LATE.with(|l| {
+            *l.borrow_mut() = Some(Late {
+                moved: Some(pair("moved out")),
+                dropped: Some(pair("dropped")),
+                seen: s,
+            })
+        });
+    })
+    .join()
+    .unwrap();
+    assert_eq!(*seen.lock().unwrap(), Some((true, false, false)));
+}
+
 // ---------------------------------------------------------------------------
 // Objects kept alive by another thread-local
 // ---------------------------------------------------------------------------
