@@ -48,13 +48,14 @@ pub(crate) type Invariant<T> = fn(&T) -> &T;
 /// goes through `Cell`/`RefCell` as with `Rc`.
 ///
 /// Unlike `Rc`, `Gc<T>` (and [`Weak<T>`]) is *invariant* in `T`: a
-/// `Gc<&'static str>` is not a `Gc<&'a str>`. The object keeps the type it
-/// was created with — the collector runs that type's `Trace`, `Finalize`
-/// and `Drop`, and [`GcAny`](crate::GcAny) downcasts to it — so a handle
-/// naming a supertype could store a shorter-lived value through
-/// [`Gc::get_mut`] that is later read as the longer-lived type. Create the
-/// handle with the type you need (`Gc::<&'a str>::new(s)`); unsizing to
-/// `dyn Trait` or a slice goes through [`coerce_gc!`](crate::coerce_gc).
+/// `Gc<&'static str>` is not a `Gc<&'a str>`, nor is a
+/// `Gc<for<'x> fn(&'x u8)>` a `Gc<fn(&'static u8)>`. The object keeps the
+/// type it was created with — the collector runs that type's `Trace`,
+/// `Finalize` and `Drop`, and [`GcAny`](crate::GcAny) downcasts to it — so
+/// a handle naming a supertype could store a value through [`Gc::get_mut`]
+/// that is later read as the creation type. A shorter-lived view is a
+/// borrow (`&*g` coerces to `&&'a str`); unsizing to `dyn Trait` or a slice
+/// goes through [`coerce_gc!`](crate::coerce_gc).
 ///
 /// ```
 /// use gc_core::{Finalize, Gc, Trace};

@@ -2,8 +2,8 @@
 // `coerce_weak!` do no subtyping: the object keeps the type it was created
 // with (its `Drop`, `Trace`, `Finalize` and `GcAny`'s `TypeId`), so a handle
 // that named a supertype could write a shorter-lived value through
-// `Gc::get_mut` and read it back, through `GcAny`, as the longer-lived type.
-// Create the handle with the type you need instead (`Gc::<&'a str>::new`).
+// `Gc::get_mut` and read it back, through `GcAny`, as the creation type.
+// A shorter-lived view is a borrow instead (`&*g` coerces to `&&'a str`).
 use gc_core::{coerce_gc, coerce_weak, Gc, Weak};
 
 fn shorter<'a>(g: Gc<&'static str>) -> Gc<&'a str> {
