@@ -29,6 +29,7 @@ pub use crate::heap::hooks::{CallbackId, CallbackInfo, GenerationStats, Phase};
 use crate::heap::{Heap, DEFAULT_THRESHOLDS, GENERATIONS};
 pub use crate::heap::{HeapStats, SizeClassStats};
 use crate::{Gc, GcAny};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 fn with_heap<R>(default: R, f: impl FnOnce(&'static Heap) -> R) -> R {
     match collector::thread_heap() {
@@ -557,6 +558,10 @@ pub fn garbage() -> Vec<GcAny> {
 /// the next collection (automatic or [`collect`]) frees them and counts
 /// them — unless `SAVEALL` is still set, which saves them again.
 ///
+/// Every handle is dropped even if a drop panics (a handle whose cycle was
+/// broken meanwhile may be the object's last); the first such panic then
+/// continues out of `clear_garbage`, later ones are discarded.
+///
 /// ```
 /// use gc_core::{gc, Finalize, Gc, Trace};
 /// use std::cell::RefCell;
@@ -573,14 +578,28 @@ pub fn garbage() -> Vec<GcAny> {
 /// assert_eq!(gc::collect(), 1); // the cycle is freed now
 /// ```
 pub fn clear_garbage() {
-    with_heap((), |h| {
+    let panicked = with_heap(None, |h| {
         let saved = core::mem::take(&mut *h.garbage.borrow_mut());
-        // Outside the borrow: dropping may free objects (user code).
+        // Outside the borrow: dropping may free objects (user code). Every
+        // handle goes even if a drop panics (the entries are plain pointers:
+        // one left behind would keep its object forever), and the first
+        // panic goes on once they all have.
+        let mut first = None;
         for o in saved {
             // SAFETY: each entry owns a count, which this handle takes over.
-            drop(unsafe { GcAny::from_header(o) });
+            let handle = unsafe { GcAny::from_header(o) };
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(handle))) {
+                match first {
+                    None => first = Some(payload),
+                    Some(_) => crate::output::discard(payload),
+                }
+            }
         }
-    })
+        first
+    });
+    if let Some(payload) = panicked {
+        resume_unwind(payload);
+    }
 }
 
 /// Count the live tracked objects by type (see [`Census`]).

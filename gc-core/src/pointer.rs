@@ -95,15 +95,20 @@ impl<T: Trace> Gc<T> {
     #[inline]
     #[track_caller]
     pub fn new(value: T) -> Gc<T> {
-        Gc::new_then(value, |_, _| {})
+        Gc::new_then(value, |_, _| {}, Publish::InGeneration)
     }
 
     /// [`Gc::new`], running `before_publish` on the initialised object just
-    /// before it is published (linked into generation 0, which may start a
-    /// collection); `Gc::new_cyclic` attaches its weak cell there.
+    /// before it is published as `how` says (linked into generation 0,
+    /// which may start a collection); `Gc::new_cyclic` attaches its weak
+    /// cell there.
     #[inline]
     #[track_caller]
-    pub(crate) fn new_then(value: T, before_publish: impl FnOnce(&Heap, NonNull<Header>)) -> Gc<T> {
+    pub(crate) fn new_then(
+        value: T,
+        before_publish: impl FnOnce(&Heap, NonNull<Header>),
+        how: Publish,
+    ) -> Gc<T> {
         // Asked once: the layout and the vtable must agree even if a
         // hand-written `needs_tracking` answers differently each time.
         let tracked = T::needs_tracking();
@@ -131,7 +136,7 @@ impl<T: Trace> Gc<T> {
             before_publish(heap, b.cast());
         }
         // SAFETY: the box is fully initialised.
-        unsafe { publish(heap, b.cast(), vtable) };
+        unsafe { publish(heap, b.cast(), vtable, how) };
         Gc {
             ptr: b,
             _marker: PhantomData,
@@ -210,20 +215,45 @@ unsafe fn alloc_box(heap: Option<&'static Heap>, layout: BoxLayout) -> NonNull<H
     unsafe { mem.add(layout.header_offset).cast() }
 }
 
+/// How [`publish`] hands a new tracked object to the collector.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Publish {
+    /// Into generation 0, as every new object.
+    InGeneration,
+    /// Into generation 0 and at once out of it again, as `Gc::get_mut`
+    /// would take it: *before* the automatic collection its allocation may
+    /// start, whose user code (callbacks, finalizers, drops) could
+    /// otherwise take a handle to it from `gc::objects` or `gc::referrers`.
+    /// For a new object that must stay unique (`Gc::make_mut`'s copy).
+    Detached,
+}
+
 /// Finish a new object: set up its links and, if tracked, hand it to
-/// generation 0 (which may run an automatic collection).
+/// generation 0 (which may run an automatic collection), detached first if
+/// `how` says so.
 ///
 /// # Safety
 /// `h` must be a fully initialised new object of `vtable`'s type.
 #[inline]
-unsafe fn publish(heap: Option<&'static Heap>, h: NonNull<Header>, vtable: &'static VTable) {
+unsafe fn publish(
+    heap: Option<&'static Heap>,
+    h: NonNull<Header>,
+    vtable: &'static VTable,
+    how: Publish,
+) {
     if vtable.tracked {
         // SAFETY: tracked boxes were allocated with links.
         let links = unsafe { links_of(h) };
         match heap {
             Some(heap) => {
                 // SAFETY: the links are in no list yet.
-                if unsafe { heap.track_new(links) } {
+                let due = unsafe { heap.track_new(links) };
+                if how == Publish::Detached {
+                    // SAFETY: a live tracked object, just linked into
+                    // generation 0; its only handle is about to be made.
+                    unsafe { heap.detach_from_generations(h) };
+                }
+                if due {
                     crate::collector::collect_automatic(heap);
                 }
             }
@@ -565,7 +595,7 @@ pub(crate) unsafe fn new_slice_box<E>(
     // SAFETY: the elements start `value_offset` after the header.
     init(unsafe { h.cast::<u8>().add(value_offset).cast::<E>().as_ptr() });
     // SAFETY: fully initialised now.
-    unsafe { publish(heap, h, vtable) };
+    unsafe { publish(heap, h, vtable, Publish::InGeneration) };
     h
 }
 

@@ -17,7 +17,7 @@ use core::ptr;
 
 use crate::header::{flags, slice_box_layout};
 use crate::heap;
-use crate::pointer::new_slice_box;
+use crate::pointer::{new_slice_box, Publish};
 use crate::trace::Trace;
 use crate::vtable::{box_of, slice_vtable_of};
 use crate::weak::{self, Weak};
@@ -55,11 +55,15 @@ impl<T: Trace> Gc<T> {
     {
         let weak = weak::new_unattached::<T>();
         let value = data_fn(&weak);
-        let g = Gc::new_then(value, |heap, h| {
-            // SAFETY: a new, initialised object of type `T` without a cell,
-            // not yet published.
-            unsafe { weak::attach(&weak, heap, h) };
-        });
+        let g = Gc::new_then(
+            value,
+            |heap, h| {
+                // SAFETY: a new, initialised object of type `T` without a
+                // cell, not yet published.
+                unsafe { weak::attach(&weak, heap, h) };
+            },
+            Publish::InGeneration,
+        );
         // The closure's `Weak` goes; the clones it kept now reach the object.
         drop(weak);
         g
@@ -95,7 +99,7 @@ impl<T: Trace + Clone> Gc<T> {
         let hdr = this.header();
         hdr.assert_alive();
         if hdr.strong.get() != 1 {
-            *this = Gc::new((**this).clone());
+            *this = unique_copy(this);
         } else if hdr.has(flags::HAS_WEAK) {
             match heap::current() {
                 // The object is alive and not under analysis here: clearing
@@ -103,11 +107,15 @@ impl<T: Trace + Clone> Gc<T> {
                 // SAFETY: `this` keeps the object alive.
                 Some(heap) => unsafe { heap.clear_weak(this.header_ptr()) },
                 // After shutdown the weak table is gone: clone instead.
-                None => *this = Gc::new((**this).clone()),
+                None => *this = unique_copy(this),
             }
         }
         match Gc::get_mut(this) {
             Some(value) => value,
+            // The copy's handle is the only one: it was detached before any
+            // user code ran (the clone's allocation may start a collection,
+            // the old handle's drop may free an object), and nothing lists or
+            // traces a detached object.
             None => unreachable!("a sized object with one handle and no weak references"),
         }
     }
@@ -126,6 +134,15 @@ impl<T: Trace + Clone> Gc<T> {
     pub fn unwrap_or_clone(this: Gc<T>) -> T {
         Gc::try_unwrap(this).unwrap_or_else(|shared| (*shared).clone())
     }
+}
+
+/// A new object holding a clone of `this`'s value, whose handle is the only
+/// one even after user code ran: detached from the generations before the
+/// automatic collection its allocation may start (see [`Publish::Detached`]),
+/// as [`Gc::get_mut`] would detach it anyway.
+#[track_caller]
+fn unique_copy<T: Trace + Clone>(this: &Gc<T>) -> Gc<T> {
+    Gc::new_then((**this).clone(), |_, _| {}, Publish::Detached)
 }
 
 impl<T: Trace> From<Box<T>> for Gc<T> {

@@ -1064,3 +1064,99 @@ fn panics_in_queued_drops_during_a_collection() {
     gc::unfreeze();
     assert_collector_works();
 }
+
+// ---------------------------------------------------------------------------
+// Found by the adversarial review of 2026-12-07
+// ---------------------------------------------------------------------------
+
+#[derive(Trace, Finalize, Clone)]
+struct Shared {
+    edges: RefCell<Vec<Gc<Shared>>>,
+    #[gc(skip)]
+    tag: u32,
+}
+
+fn shared(tag: u32) -> Gc<Shared> {
+    Gc::new(Shared {
+        edges: RefCell::new(Vec::new()),
+        tag,
+    })
+}
+
+/// `Gc::make_mut` of a shared object allocates a copy, and that allocation
+/// may start an automatic collection, whose callbacks take a handle to
+/// every object in generation 0 (`gc::objects`). The copy must not be among
+/// them: before the fix the callback got a second handle to it and
+/// `make_mut` panicked with an internal `unreachable!`, its promise of a
+/// unique handle broken.
+#[test]
+fn make_mut_keeps_its_copy_unique_when_its_allocation_collects() {
+    gc::collect();
+    let grabbed: Rc<RefCell<Vec<GcAny>>> = Rc::default();
+    let g = grabbed.clone();
+    let id = gc::add_callback(move |phase, _| {
+        if phase == Phase::Start {
+            g.borrow_mut().extend(gc::objects(Some(0)));
+        }
+    });
+    let (t0, t1, t2) = gc::threshold();
+    gc::set_threshold(1, 10, 10);
+    let mut a = shared(1);
+    let b = a.clone();
+    // Allocations until the next one is due to collect.
+    let _x = shared(2);
+    let _y = shared(3);
+    let before = gc::stats()[0].collections;
+    let result = catch_unwind(AssertUnwindSafe(|| Gc::make_mut(&mut a).tag = 10));
+    let collected = gc::stats()[0].collections - before;
+    gc::set_threshold(t0, t1, t2);
+    gc::remove_callback(id);
+    assert!(result.is_ok(), "make_mut panicked");
+    assert!(
+        collected > 0,
+        "the copy's allocation collected (the case tested)"
+    );
+    assert_eq!(Gc::strong_count(&a), 1, "the copy has one handle");
+    assert!(!grabbed.borrow().iter().any(|o| o
+        .downcast_ref::<Shared>()
+        .is_some_and(|s| std::ptr::eq(s, &*a))));
+    assert_eq!((a.tag, b.tag), (10, 1));
+    grabbed.borrow_mut().clear();
+    drop((a, b));
+    assert_collector_works();
+}
+
+/// `gc::clear_garbage` drops every saved handle even when one of those
+/// drops panics; the first panic goes on afterwards. Before the fix the
+/// handles after the panicking one were never given back, so their objects
+/// could never be freed.
+#[test]
+fn clear_garbage_drops_every_handle_even_if_a_drop_panics() {
+    gc::collect();
+    let drops = Rc::new(Cell::new(0));
+    let bombs = Rc::new(Cell::new(0));
+    for _ in 0..3 {
+        let n = Gc::new(Node {
+            next: RefCell::new(None),
+            _drops: Counted(drops.clone()),
+            _bomb: Some(Bomb(bombs.clone())),
+        });
+        *n.next.borrow_mut() = Some(n.clone());
+    }
+    gc::set_debug(DebugFlags::SAVEALL);
+    assert_eq!(gc::collect(), 3);
+    gc::set_debug(DebugFlags::empty());
+    // Break the cycles, so that the list's handles are the last ones: each
+    // drop in `clear_garbage` frees its node and sets off its bomb.
+    for g in gc::garbage() {
+        g.downcast::<Node>().ok().unwrap().next.borrow_mut().take();
+    }
+    assert!(
+        catch_unwind(gc::clear_garbage).is_err(),
+        "the first panic goes on"
+    );
+    assert_eq!(bombs.get(), 3, "every drop ran");
+    assert_eq!(drops.get(), 3, "every node was freed");
+    assert!(gc::garbage().is_empty());
+    assert_collector_works();
+}

@@ -311,6 +311,100 @@ fn dead_weak_in_tls_destroyed_after_heap() {
     assert_eq!(Events::get(&ev.garbage_dropped), 1);
 }
 
+/// Thread exit drops the callbacks one at a time: two whose captured state
+/// panics on drop are both dropped and reported, and the thread ends
+/// normally. Before the fix they were dropped as one `Vec`, and the second
+/// panic, raised while the first unwound, aborted the process.
+#[test]
+fn two_callbacks_panicking_on_drop_at_thread_exit_do_not_abort() {
+    struct PanicOnDrop(Arc<AtomicUsize>);
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, SeqCst);
+            panic!("a callback's state panics on drop");
+        }
+    }
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let d = dropped.clone();
+    thread::spawn(move || {
+        for _ in 0..2 {
+            let state = PanicOnDrop(d.clone());
+            gc::add_callback(move |_, _| {
+                let _ = &state;
+            });
+        }
+    })
+    .join()
+    .expect("the thread ends normally");
+    assert_eq!(dropped.load(SeqCst), 2);
+}
+
+/// Callbacks whose drops keep registering callbacks outlast every round of
+/// thread exit; the heap drops those left (two of them panicking on drop)
+/// one at a time too, after it is dead. Every panicking state ever made is
+/// dropped exactly once, and the thread ends normally.
+#[test]
+fn callbacks_registered_in_the_last_round_of_thread_exit_are_dropped() {
+    struct PanicOnDrop(Arc<AtomicUsize>);
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, SeqCst);
+            panic!("a callback's state panics on drop");
+        }
+    }
+    /// Registers its successor and two panicking states when dropped, for
+    /// more rounds than thread exit runs (once the heap is dead, a new
+    /// callback is dropped at once, ending the chain at the first panic).
+    struct Respawn {
+        left: usize,
+        made: Arc<AtomicUsize>,
+        dropped: Arc<AtomicUsize>,
+    }
+    impl Drop for Respawn {
+        fn drop(&mut self) {
+            if self.left == 0 {
+                return;
+            }
+            let next = Respawn {
+                left: self.left - 1,
+                made: self.made.clone(),
+                dropped: self.dropped.clone(),
+            };
+            gc::add_callback(move |_, _| {
+                let _ = &next;
+            });
+            for _ in 0..2 {
+                self.made.fetch_add(1, SeqCst);
+                let state = PanicOnDrop(self.dropped.clone());
+                gc::add_callback(move |_, _| {
+                    let _ = &state;
+                });
+            }
+        }
+    }
+    let made = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (m, d) = (made.clone(), dropped.clone());
+    thread::spawn(move || {
+        let first = Respawn {
+            left: 150,
+            made: m,
+            dropped: d,
+        };
+        gc::add_callback(move |_, _| {
+            let _ = &first;
+        });
+    })
+    .join()
+    .expect("the thread ends normally");
+    let made = made.load(SeqCst);
+    assert!(
+        made > 2 * 100,
+        "the chain outlasted the exit rounds ({made})"
+    );
+    assert_eq!(dropped.load(SeqCst), made);
+}
+
 /// A `Weak` never upgrades to an object whose count reached zero after the
 /// heap shut down: its value moved out by `Gc::try_unwrap`, or its last
 /// handle dropped (leaked then, with its weak cell still set, since no heap

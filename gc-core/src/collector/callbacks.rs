@@ -37,6 +37,10 @@ pub(super) fn run_callbacks(heap: &Heap, phase: Phase, info: &CallbackInfo) {
 pub(super) fn drop_callbacks(heap: &Heap) -> bool {
     let all = heap.hooks.callbacks.borrow_mut().take_all();
     let had = !all.is_empty();
-    crate::output::drop_reporting(all, "gc callback");
+    // One at a time: dropped as one `Vec`, a second panicking drop while the
+    // first unwinds would abort the process.
+    for (_, cb) in all {
+        crate::output::drop_reporting(cb, "gc callback");
+    }
     had
 }

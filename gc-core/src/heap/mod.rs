@@ -220,11 +220,28 @@ fn shutdown() {
         // longer hands it out; it was created by `Box::into_raw` in `create`.
         let heap = unsafe { Box::from_raw(p.cast_mut()) };
         // The exit hook emptied the user code the heap holds; should any be
-        // left, its drop must not unwind out of a thread-local destructor.
-        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(heap)));
-        if let Err(payload) = dropped {
-            core::mem::forget(payload);
+        // left (registered in its last round), it is dropped one value at a
+        // time, and its drop must not unwind out of a thread-local
+        // destructor.
+        let callbacks = heap.hooks.callbacks.borrow_mut().take_all();
+        for (_, cb) in callbacks {
+            drop_quietly(cb);
         }
+        drop_quietly(heap.hooks.sink.borrow_mut().take());
+        drop_quietly(heap.hooks.sink_next.take());
+        drop_quietly(heap);
+    }
+}
+
+/// Drop `value`, whose drop may be user code, after the heap is dead: a
+/// panic is caught and forgotten (no output is left to report it to, and a
+/// thread-local destructor must not unwind). Values are dropped one at a
+/// time: dropped together (one `Vec`), a second panic while the first
+/// unwinds would abort the process.
+fn drop_quietly<T>(value: T) {
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)));
+    if let Err(payload) = dropped {
+        core::mem::forget(payload);
     }
 }
 
