@@ -100,9 +100,4 @@ pub(crate) fn panic_in(what: &str, type_name: &str, payload: Box<dyn Any + Send>
     output(&line);
 }
 
-/// Drop a panic payload whose own `Drop` might panic, without unwinding.
-pub(crate) fn discard(payload: Box<dyn Any + Send>) {
-    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-        core::mem::forget(again);
-    }
-}
+pub(crate) use crate::heap::discard;

@@ -241,7 +241,16 @@ fn shutdown() {
 fn drop_quietly<T>(value: T) {
     let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)));
     if let Err(payload) = dropped {
-        core::mem::forget(payload);
+        discard(payload);
+    }
+}
+
+/// Drop a panic payload whose own `Drop` might panic, without unwinding
+/// (only a payload thrown by that drop is forgotten).
+pub(crate) fn discard(payload: Box<dyn std::any::Any + Send>) {
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)));
+    if let Err(again) = dropped {
+        core::mem::forget(again);
     }
 }
 
