@@ -234,8 +234,8 @@ fn shutdown() {
 }
 
 /// Drop `value`, whose drop may be user code, after the heap is dead: a
-/// panic is caught and forgotten (no output is left to report it to, and a
-/// thread-local destructor must not unwind). Values are dropped one at a
+/// panic is caught and its payload dropped unreported (no output is left to
+/// report it to, and a thread-local destructor must not unwind). Values are dropped one at a
 /// time: dropped together (one `Vec`), a second panic while the first
 /// unwinds would abort the process.
 fn drop_quietly<T>(value: T) {
