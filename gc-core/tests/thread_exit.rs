@@ -311,19 +311,22 @@ fn dead_weak_in_tls_destroyed_after_heap() {
     assert_eq!(Events::get(&ev.garbage_dropped), 1);
 }
 
+/// A callback's captured state that counts its drop, then panics.
+struct PanicOnDrop(Arc<AtomicUsize>);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+        panic!("a callback's state panics on drop");
+    }
+}
+
 /// Thread exit drops the callbacks one at a time: two whose captured state
 /// panics on drop are both dropped and reported, and the thread ends
 /// normally. Before the fix they were dropped as one `Vec`, and the second
 /// panic, raised while the first unwound, aborted the process.
 #[test]
 fn two_callbacks_panicking_on_drop_at_thread_exit_do_not_abort() {
-    struct PanicOnDrop(Arc<AtomicUsize>);
-    impl Drop for PanicOnDrop {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, SeqCst);
-            panic!("a callback's state panics on drop");
-        }
-    }
     let dropped = Arc::new(AtomicUsize::new(0));
     let d = dropped.clone();
     thread::spawn(move || {
@@ -345,13 +348,6 @@ fn two_callbacks_panicking_on_drop_at_thread_exit_do_not_abort() {
 /// dropped exactly once, and the thread ends normally.
 #[test]
 fn callbacks_registered_in_the_last_round_of_thread_exit_are_dropped() {
-    struct PanicOnDrop(Arc<AtomicUsize>);
-    impl Drop for PanicOnDrop {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, SeqCst);
-            panic!("a callback's state panics on drop");
-        }
-    }
     /// Registers its successor and two panicking states when dropped, for
     /// more rounds than thread exit runs (once the heap is dead, a new
     /// callback is dropped at once, ending the chain at the first panic).
