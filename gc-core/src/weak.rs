@@ -245,14 +245,14 @@ impl<T: ?Sized> Weak<T> {
     /// ```
     pub fn upgrade(&self) -> Option<Gc<T>> {
         let h = self.target()?;
-        // SAFETY: a set target is allocated: cells are cleared when the
-        // count reaches zero and before any teardown, except once the
-        // thread's heap is gone, when an object whose count reaches zero
-        // (its last handle dropped, or its value moved out by `try_unwrap`)
-        // is leaked, never freed, with its cell still set.
+        // SAFETY: a set target is allocated (cells are cleared at count zero
+        // and before any teardown; after shutdown such objects are leaked).
         let hdr = unsafe { h.as_ref() };
-        // That late count of zero means gone: the value may have been moved
-        // out, and a count must never come back from zero.
+        // Once the thread's heap is gone, an object whose count reaches zero
+        // (its last handle dropped, or its value moved out by `try_unwrap`)
+        // is leaked with its cell still set. That count of zero means gone:
+        // the value may have been moved out, and a count must never come
+        // back from zero.
         if hdr.strong.get() == 0 {
             return None;
         }

@@ -99,10 +99,9 @@ fn drop_callbacks_and_garbage(heap: &Heap) -> bool {
 /// Drop the debug sink and one set from inside it (each under
 /// `catch_unwind`); whether there was one. Output goes to stderr after.
 fn drop_sinks(heap: &Heap) -> bool {
-    let sink = heap.hooks.sink.borrow_mut().take();
-    let next = heap.hooks.sink_next.take().flatten();
-    let had = sink.is_some() || next.is_some();
-    for s in [sink, next].into_iter().flatten() {
+    let sinks = heap.hooks.take_sinks();
+    let had = sinks.iter().any(Option::is_some);
+    for s in sinks.into_iter().flatten() {
         crate::output::drop_reporting(s, "the debug sink");
     }
     had

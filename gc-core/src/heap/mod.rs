@@ -101,6 +101,17 @@ pub(crate) struct Hooks {
     pub(crate) sink_next: Cell<Option<Option<Box<dyn std::io::Write>>>>,
 }
 
+impl Hooks {
+    /// Take the debug sink and one set from inside it (to be dropped outside
+    /// the borrow: their drops are user code).
+    pub(crate) fn take_sinks(&self) -> [Option<Box<dyn std::io::Write>>; 2] {
+        [
+            self.sink.borrow_mut().take(),
+            self.sink_next.take().flatten(),
+        ]
+    }
+}
+
 /// Per-thread heap state.
 pub(crate) struct Heap {
     pub(crate) lists: Lists,
@@ -227,17 +238,18 @@ fn shutdown() {
         for (_, cb) in callbacks {
             drop_quietly(cb);
         }
-        drop_quietly(heap.hooks.sink.borrow_mut().take());
-        drop_quietly(heap.hooks.sink_next.take());
+        for sink in heap.hooks.take_sinks() {
+            drop_quietly(sink);
+        }
         drop_quietly(heap);
     }
 }
 
 /// Drop `value`, whose drop may be user code, after the heap is dead: a
 /// panic is caught and its payload dropped unreported (no output is left to
-/// report it to, and a thread-local destructor must not unwind). Values are dropped one at a
-/// time: dropped together (one `Vec`), a second panic while the first
-/// unwinds would abort the process.
+/// report it to, and a thread-local destructor must not unwind). Values are
+/// dropped one at a time: dropped together (one `Vec`), a second panic while
+/// the first unwinds would abort the process.
 fn drop_quietly<T>(value: T) {
     let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)));
     if let Err(payload) = dropped {

@@ -2377,17 +2377,8 @@ pub fn run(p: &Program) -> Result<(), String> {
     if p.mode != Mode::Auto {
         return run_once(p, false);
     }
-    let mut logs = [false, true].map(|dirty| {
-        let twin = Twin;
-        DIRTY.with(|c| c.set(dirty));
-        let result = run_once(p, true);
-        let log = TWIN_LOG.with(|l| std::mem::take(&mut *l.borrow_mut()));
-        drop(twin);
-        result.map(|()| log)
-    });
-    let dirty = std::mem::replace(&mut logs[1], Ok(Vec::new()))
-        .map_err(|e| format!("the forced-dirty twin: {e}"))?;
-    let clean = std::mem::replace(&mut logs[0], Ok(Vec::new()))?;
+    let clean = run_twin(p, false)?;
+    let dirty = run_twin(p, true).map_err(|e| format!("the forced-dirty twin: {e}"))?;
     if let Some(k) = (0..clean.len().max(dirty.len())).find(|&k| clean.get(k) != dirty.get(k)) {
         let show = |log: &[String]| log[k.saturating_sub(3)..(k + 1).min(log.len())].join("\n  ");
         return Err(format!(
@@ -2397,6 +2388,17 @@ pub fn run(p: &Program) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// One of [`run`]'s two runs of `p` (the forced-dirty twin if `dirty`):
+/// what it observed.
+fn run_twin(p: &Program, dirty: bool) -> Result<Vec<String>, String> {
+    let twin = Twin;
+    DIRTY.with(|c| c.set(dirty));
+    let result = run_once(p, true);
+    let log = TWIN_LOG.with(|l| std::mem::take(&mut *l.borrow_mut()));
+    drop(twin);
+    result.map(|()| log)
 }
 
 /// One run of `p`; `twin` when [`run`] runs it twice (then the run holds a
