@@ -3,10 +3,14 @@
 //! ```text
 //!  tracked sized:     [ next | prev ][ strong | meta ][ value ]
 //!  untracked sized:                  [ strong | meta ][ value ]
-//!  tracked slice:  [ pad | len ][ next | prev ][ strong | meta ][ value ]
-//!  untracked slice:       [ pad | len ][ strong | meta ][ value ]
-//!                                      ^ a `Gc` points here (the `GcBox`)
+//!  tracked slice:        [ len ][ next | prev ][ strong | meta ][ value ]
+//!  untracked slice:                     [ len ][ strong | meta ][ value ]
+//!                                              ^ a `Gc` points here (the `GcBox`)
 //! ```
+//!
+//! The allocation has the alignment of the `GcBox` (8, or the value's if
+//! larger); padding before the prefix appears only for over-aligned values,
+//! so every offset below is from the header, never from the block start.
 //!
 //! Invariants:
 //! - `Header` is the first field of the `#[repr(C)]` [`GcBox`]; a `Gc` holds a
@@ -109,13 +113,10 @@ impl BoxLayout {
     /// Layout of an allocation whose `GcBox` has layout `box_layout` and is
     /// preceded by `prefix` bytes.
     pub(crate) const fn new(box_layout: Layout, prefix: usize) -> BoxLayout {
-        // Every allocation is at least 16-aligned so that the header, links
-        // and length sit at fixed offsets and pool blocks fit any box.
-        let align = if box_layout.align() > 16 {
-            box_layout.align()
-        } else {
-            16
-        };
+        // The allocation has the box's alignment (at least 8, the header's),
+        // so the links and the length, 8-byte words, sit right before the
+        // header; only an over-aligned value pads the prefix.
+        let align = box_layout.align();
         let header_offset = round_up(prefix, align);
         let size = header_offset + box_layout.size();
         match Layout::from_size_align(size, align) {
@@ -284,7 +285,18 @@ mod tests {
         assert_eq!(l.header_offset, 64);
         assert_eq!(core::mem::offset_of!(GcBox<Big>, value), 64);
         let s = slice_box_layout::<u64>(true, 3);
-        assert_eq!(s.header_offset, 32);
-        assert_eq!(s.layout.size(), 32 + 16 + 24);
+        assert_eq!(s.header_offset, 24);
+        assert_eq!(s.layout.size(), 24 + 16 + 24);
+        // No padding to 16: a tracked box of a 24-byte value is 56 bytes.
+        assert_eq!(sized_box_layout::<[u64; 3]>(true).layout.size(), 56);
+        assert_eq!(sized_box_layout::<[u64; 3]>(true).layout.align(), 8);
+        // 16-aligned values keep their alignment (and a 16-multiple size).
+        #[repr(align(16))]
+        struct A16(#[allow(dead_code)] u64);
+        let w = sized_box_layout::<A16>(true);
+        assert_eq!((w.layout.align(), w.header_offset), (16, 16));
+        assert_eq!(w.layout.size() % 16, 0);
+        let ws = slice_box_layout::<A16>(true, 1);
+        assert_eq!((ws.layout.align(), ws.header_offset), (16, 32));
     }
 }

@@ -64,8 +64,9 @@
 //!   [`gc::referents`], [`gc::census`] with diffs, [`gc::write_dot`] and
 //!   [`gc::track_allocations`] do what Python's `gc`, objgraph and
 //!   tracemalloc do.
-//! - **Memory** comes from a per-thread pooled allocator (size classes of 16
-//!   to 512 bytes in pools and arenas, like pymalloc); [`gc::heap_stats`]
+//! - **Memory** comes from a per-thread pooled allocator (size classes of 8
+//!   to 512 bytes in steps of 8, in pools and arenas, like pymalloc and
+//!   mimalloc); [`gc::heap_stats`]
 //!   shows it. Strings repeated a lot can be shared with [`intern`].
 //!
 //! The invariants the implementation relies on, and what a hand-written

@@ -18,6 +18,10 @@ fn used_blocks(s: &HeapStats) -> usize {
     s.classes.iter().map(|c| c.used_blocks).sum()
 }
 
+/// Index of the size class of a `Gc<u64>`: a 24-byte box (16-byte header and
+/// the value) in the 24-byte class (classes step by 8 bytes).
+const U64_CLASS: usize = 2;
+
 #[test]
 fn arenas_go_back_after_a_large_structure_is_freed() {
     let base = gc::heap_stats();
@@ -26,8 +30,12 @@ fn arenas_go_back_after_a_large_structure_is_freed() {
     let full = gc::heap_stats();
     assert!(full.arenas_live > base.arenas_live + 2, "{full}");
     assert_eq!(used_blocks(&full), used_blocks(&base) + n);
-    // Each `Gc<u64>` is a 24-byte box in the 32-byte class.
-    assert_eq!(full.classes[1].used_blocks, base.classes[1].used_blocks + n);
+    // Each `Gc<u64>` is a 24-byte box in the 24-byte class.
+    assert_eq!(full.classes[U64_CLASS].block_size, 24);
+    assert_eq!(
+        full.classes[U64_CLASS].used_blocks,
+        base.classes[U64_CLASS].used_blocks + n
+    );
     drop(v);
     let after = gc::heap_stats();
     assert_eq!(used_blocks(&after), used_blocks(&base));
@@ -81,8 +89,8 @@ fn freed_holes_are_reused_without_growth() {
     }
     let holes = gc::heap_stats();
     assert_eq!(
-        holes.classes[1].used_blocks,
-        full.classes[1].used_blocks - n / 2
+        holes.classes[U64_CLASS].used_blocks,
+        full.classes[U64_CLASS].used_blocks - n / 2
     );
     assert_eq!(holes.arenas_live, full.arenas_live, "half-empty pools stay");
     for (i, slot) in v.iter_mut().step_by(2).enumerate() {
@@ -93,8 +101,14 @@ fn freed_holes_are_reused_without_growth() {
         refilled.arenas_live, full.arenas_live,
         "no growth: {refilled}"
     );
-    assert_eq!(refilled.classes[1].pools, full.classes[1].pools);
-    assert_eq!(refilled.classes[1].used_blocks, full.classes[1].used_blocks);
+    assert_eq!(
+        refilled.classes[U64_CLASS].pools,
+        full.classes[U64_CLASS].pools
+    );
+    assert_eq!(
+        refilled.classes[U64_CLASS].used_blocks,
+        full.classes[U64_CLASS].used_blocks
+    );
 }
 
 #[test]
@@ -174,7 +188,7 @@ fn stats_table_mentions_arenas_and_classes() {
     assert!(
         table
             .lines()
-            .any(|l| l.trim_start().starts_with("1     32")),
+            .any(|l| l.trim_start().starts_with("2     24")),
         "{table}"
     );
     drop(keep);
@@ -243,4 +257,86 @@ fn a_collected_random_graph_returns_every_block() {
     assert_eq!(used_blocks(&after), used_blocks(&base), "{after}");
     assert_eq!(after.large_objects, base.large_objects);
     assert_eq!(gc::stats()[2].uncollectable, 0);
+}
+
+#[test]
+fn boxes_take_their_size_rounded_to_eight_bytes() {
+    #[derive(Trace, Finalize)]
+    struct Node {
+        left: Option<Gc<Node>>,
+        right: Option<Gc<Node>>,
+        value: u64,
+    }
+    let n = 1000;
+    let base = gc::heap_stats().bytes_in_use;
+    // A tracked node of 24 bytes: 16 bytes of links, 16 of header, the value.
+    let nodes: Vec<Gc<Node>> = (0..n)
+        .map(|i| {
+            Gc::new(Node {
+                left: None,
+                right: None,
+                value: i,
+            })
+        })
+        .collect();
+    assert_eq!(gc::heap_stats().bytes_in_use - base, n as usize * 56);
+    assert_eq!(nodes.iter().map(|x| x.value).sum::<u64>(), n * (n - 1) / 2);
+    drop(nodes);
+    // An untracked `Gc<u64>`: the header and the value.
+    let words: Vec<Gc<u64>> = (0..n).map(Gc::new).collect();
+    assert_eq!(gc::heap_stats().bytes_in_use - base, n as usize * 24);
+    drop(words);
+    assert_eq!(gc::heap_stats().bytes_in_use, base);
+}
+
+#[test]
+fn sixteen_aligned_values_stay_aligned_among_eight_byte_classes() {
+    #[derive(Clone, Copy)]
+    #[repr(align(16))]
+    struct A16(u64);
+    unsafe impl Trace for A16 {
+        fn trace(&self, _: &mut gc_core::Tracer) {}
+        fn needs_tracking() -> bool {
+            false
+        }
+        fn needs_tracking_shallow() -> bool {
+            false
+        }
+    }
+    impl Finalize for A16 {}
+    #[derive(Trace, Finalize)]
+    struct Tracked {
+        _next: Option<Gc<Tracked>>,
+        value: A16,
+    }
+    fn aligned<T: ?Sized>(p: *const T) -> bool {
+        (p as *const u8 as usize) % 16 == 0
+    }
+    let mut keep_small: Vec<Gc<u64>> = Vec::new();
+    let mut keep: Vec<Gc<[A16]>> = Vec::new();
+    let mut keep_tracked: Vec<Gc<Tracked>> = Vec::new();
+    let mut keep_sized: Vec<Gc<A16>> = Vec::new();
+    for round in 0..scaled(2000).max(8) {
+        // 8-aligned boxes in between shift where the next blocks start.
+        keep_small.push(Gc::new(round as u64));
+        let len = round % 20;
+        let s: Gc<[A16]> = Gc::from(vec![A16(round as u64); len]);
+        assert!(aligned(s.as_ptr()), "slice of {len}");
+        assert!(s.iter().all(|a| a.0 == round as u64));
+        keep.push(s);
+        let t = Gc::new(Tracked {
+            _next: None,
+            value: A16(round as u64),
+        });
+        assert!(aligned(&t.value));
+        keep_tracked.push(t);
+        let a = Gc::new(A16(round as u64));
+        assert!(aligned(&*a));
+        keep_sized.push(a);
+        if round % 3 == 0 {
+            // Free some so that reused blocks are checked too.
+            keep.remove(0);
+            keep_tracked.remove(0);
+        }
+    }
 }

@@ -2,8 +2,14 @@
 //!
 //! Memory is taken from the system allocator in *arenas* (1 MiB), each cut
 //! into *pools* (16 KiB) aligned to the pool size. A pool serves blocks of a
-//! single *size class* (16, 32, …, 512 bytes); its header sits at the start of
-//! the pool, so the pool of a block is found by masking the block's address.
+//! single *size class* (8, 16, 24, …, 512 bytes); its header sits at the start
+//! of the pool, so the pool of a block is found by masking the block's address.
+//! Classes step by 8 bytes, as in mimalloc, not by 16 as in pymalloc: a `Gc`
+//! box is a header plus a value whose size is a multiple of 8, so a 16-byte
+//! step would round every other size up by 8 bytes (a tracked binary-tree node,
+//! 56 bytes, would take 64). Alignment stays exact: blocks of a class that is
+//! a multiple of 16 bytes are 16-aligned, and a request aligned to 16 is
+//! served from such a class (its size is rounded up to its alignment).
 //! Allocation pops the pool's free list or bumps into never-used space; freeing
 //! pushes the block back. A pool that becomes empty returns to its arena
 //! (except the last pool of its class, kept so that an allocate/free loop does
@@ -35,7 +41,10 @@ use std::time::{Duration, Instant};
 /// Largest block size served from pools.
 pub(crate) const MAX_SMALL: usize = 512;
 /// Block sizes step by this much.
-pub(crate) const GRANULE: usize = 16;
+pub(crate) const GRANULE: usize = 8;
+/// Largest alignment served from pools (pool starts and the first block are
+/// aligned to it; see [`class_of`]).
+pub(crate) const POOL_ALIGN: usize = 16;
 /// Number of size classes.
 pub(crate) const CLASSES: usize = MAX_SMALL / GRANULE;
 
@@ -54,12 +63,17 @@ pub(crate) const ARENA_DECAY: Duration = Duration::from_secs(1);
 /// Whether an allocation of `layout` is served from pools.
 #[inline]
 pub(crate) const fn is_small(layout: Layout) -> bool {
-    layout.size() <= MAX_SMALL && layout.align() <= GRANULE
+    layout.size() <= MAX_SMALL && layout.align() <= POOL_ALIGN
 }
 
 /// Size class of a small allocation.
+///
+/// The size is first rounded up to the alignment, so a 16-aligned request
+/// gets a class whose blocks are all multiples of 16 bytes from the
+/// (16-aligned) first block, hence 16-aligned; any class suits 8 or less.
 #[inline]
-pub(crate) const fn class_of(size: usize) -> usize {
+pub(crate) const fn class_of(layout: Layout) -> usize {
+    let size = crate::header::round_up(layout.size(), layout.align());
     // Zero-sized requests never reach the heap (every box has a header).
     (size.saturating_sub(1)) / GRANULE
 }
@@ -105,7 +119,8 @@ struct FreeBlock {
 }
 
 /// Offset of the first block in a pool.
-const POOL_OVERHEAD: usize = crate::header::round_up(core::mem::size_of::<PoolHeader>(), GRANULE);
+const POOL_OVERHEAD: usize =
+    crate::header::round_up(core::mem::size_of::<PoolHeader>(), POOL_ALIGN);
 
 /// Bookkeeping of one arena (kept outside the arena's memory).
 struct Arena {
@@ -170,7 +185,7 @@ impl PoolAllocator {
     #[inline]
     pub(crate) fn alloc(&self, layout: Layout) -> NonNull<u8> {
         if is_small(layout) {
-            self.alloc_small(class_of(layout.size()))
+            self.alloc_small(class_of(layout))
         } else {
             self.alloc_large(layout)
         }
@@ -314,7 +329,8 @@ impl PoolAllocator {
         // SAFETY: blocks live inside pools whose header is at the pool start.
         let p = unsafe { &*pool };
         let block = ptr.as_ptr().cast::<FreeBlock>();
-        // SAFETY: the block is ours again; it is at least 16 bytes.
+        // SAFETY: the block is ours again; it is at least 8 bytes (one
+        // `FreeBlock`) and 8-aligned.
         unsafe { block.write(FreeBlock { next: p.free.get() }) };
         p.free.set(block);
         let used = p.used.get() - 1;
