@@ -1651,8 +1651,8 @@ impl Report<'_> {
                 let _ = writeln!(
                     o,
                     "Bytes in use per object for 10,000 objects, by payload size (`size_of` of \
-                     the value). Blocks come in 16-byte size classes, so the header is what is \
-                     left at payloads that are multiples of 16.\n"
+                     the value). Blocks come in 8-byte size classes, so the header is what is \
+                     left at payloads that are multiples of 8.\n"
                 );
                 let _ = writeln!(o, "| payload | tracked: bytes/object | header | untracked: bytes/object | header |");
                 let _ = writeln!(o, "|---:|---:|---:|---:|---:|");
@@ -1877,7 +1877,7 @@ impl Report<'_> {
                 let (t, u) = (hdr("tracked"), hdr("untracked"));
                 out.push(format!(
                     "header ≤ 32 bytes tracked / ≤ 16 untracked: {} — {t:.0} / {u:.0} bytes \
-                     (`gc::heap_stats` bytes_in_use deltas; 16-byte size classes add rounding \
+                     (`gc::heap_stats` bytes_in_use deltas; 8-byte size classes add rounding \
                      for other payload sizes).",
                     verdict(t <= 32.0 && u <= 16.0)
                 ));
