@@ -64,7 +64,7 @@
 //!   [`gc::referents`], [`gc::census`] with diffs, [`gc::write_dot`] and
 //!   [`gc::track_allocations`] do what Python's `gc`, objgraph and
 //!   tracemalloc do.
-//! - **Memory** comes from a per-thread pooled allocator (size classes of 8
+//! - **Memory** comes from a per-thread pooled allocator (size classes of 16
 //!   to 512 bytes in steps of 8, in pools and arenas, like pymalloc and
 //!   mimalloc); [`gc::heap_stats`]
 //!   shows it. Strings repeated a lot can be shared with [`intern`].

@@ -2,8 +2,9 @@
 //!
 //! Memory is taken from the system allocator in *arenas* (1 MiB), each cut
 //! into *pools* (16 KiB) aligned to the pool size. A pool serves blocks of a
-//! single *size class* (8, 16, 24, …, 512 bytes); its header sits at the start
-//! of the pool, so the pool of a block is found by masking the block's address.
+//! single *size class* (16, 24, 32, …, 512 bytes: the smallest box, a header
+//! and a zero-sized value, is 16 bytes); its header sits at the start of the
+//! pool, so the pool of a block is found by masking the block's address.
 //! Classes step by 8 bytes, as in mimalloc, not by 16 as in pymalloc: a `Gc`
 //! box is a header plus a value whose size is a multiple of 8, so a 16-byte
 //! step would round every other size up by 8 bytes (a tracked binary-tree node,
@@ -45,8 +46,10 @@ pub(crate) const GRANULE: usize = 8;
 /// Largest alignment served from pools (pool starts and the first block are
 /// aligned to it; see [`class_of`]).
 pub(crate) const POOL_ALIGN: usize = 16;
+/// Smallest block size (a box is at least a 16-byte header).
+pub(crate) const MIN_BLOCK: usize = 16;
 /// Number of size classes.
-pub(crate) const CLASSES: usize = MAX_SMALL / GRANULE;
+pub(crate) const CLASSES: usize = (MAX_SMALL - MIN_BLOCK) / GRANULE + 1;
 
 #[cfg(not(miri))]
 pub(crate) const POOL_SIZE: usize = 16 * 1024;
@@ -74,13 +77,14 @@ pub(crate) const fn is_small(layout: Layout) -> bool {
 #[inline]
 pub(crate) const fn class_of(layout: Layout) -> usize {
     let size = crate::header::round_up(layout.size(), layout.align());
-    // Zero-sized requests never reach the heap (every box has a header).
-    (size.saturating_sub(1)) / GRANULE
+    // Sizes up to `MIN_BLOCK` (only ever exactly 16: every box has a header)
+    // are class 0; above it, each `GRANULE` more is one class more.
+    size.saturating_sub(MIN_BLOCK - GRANULE + 1) / GRANULE
 }
 
 #[inline]
 pub(crate) const fn block_size(class: usize) -> usize {
-    (class + 1) * GRANULE
+    MIN_BLOCK + class * GRANULE
 }
 
 /// Header at the start of every pool.
@@ -329,7 +333,7 @@ impl PoolAllocator {
         // SAFETY: blocks live inside pools whose header is at the pool start.
         let p = unsafe { &*pool };
         let block = ptr.as_ptr().cast::<FreeBlock>();
-        // SAFETY: the block is ours again; it is at least 8 bytes (one
+        // SAFETY: the block is ours again; it is at least 16 bytes (one
         // `FreeBlock`) and 8-aligned.
         unsafe { block.write(FreeBlock { next: p.free.get() }) };
         p.free.set(block);

@@ -10,8 +10,8 @@ use super::Heap;
 ///
 /// ```
 /// let s = gc_core::gc::heap_stats();
-/// assert_eq!(s.classes[0].block_size, 8);
-/// assert_eq!(s.classes[1].block_size, 16);
+/// assert_eq!(s.classes[0].block_size, 16);
+/// assert_eq!(s.classes[1].block_size, 24);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SizeClassStats {
@@ -56,7 +56,7 @@ pub struct HeapStats {
     /// Of those, arenas with no block in use, kept for reuse until a full
     /// collection finds them unused for a second (or `gc::trim_heap`).
     pub arenas_empty: usize,
-    /// One entry per size class (8, 16, 24, …, 512 bytes).
+    /// One entry per size class (16, 24, 32, …, 512 bytes).
     pub classes: Vec<SizeClassStats>,
     /// Objects allocated directly from the system allocator.
     pub large_objects: usize,
