@@ -333,8 +333,8 @@ impl PoolAllocator {
         // SAFETY: blocks live inside pools whose header is at the pool start.
         let p = unsafe { &*pool };
         let block = ptr.as_ptr().cast::<FreeBlock>();
-        // SAFETY: the block is ours again; it is at least 16 bytes (one
-        // `FreeBlock`) and 8-aligned.
+        // SAFETY: the block is ours again; it is at least 16 bytes and
+        // 8-aligned, room for a `FreeBlock`.
         unsafe { block.write(FreeBlock { next: p.free.get() }) };
         p.free.set(block);
         let used = p.used.get() - 1;
