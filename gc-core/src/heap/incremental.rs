@@ -9,7 +9,8 @@
 //!   began and is still alive and `IN_GEN` is in exactly one of: `todo` (not
 //!   met yet; real links), [`Entry`] slot `i` of `entries` (then it is in no
 //!   list, its `next` is itself and its `prev` is the tag `2 * i + 1`, an odd
-//!   value no real links pointer has: links are 16-aligned), `done` (found
+//!   value no real links pointer has: links are at least 8-aligned, and
+//!   any even alignment would do), `done` (found
 //!   reachable) or `candidates` (not found reachable; real links). It keeps
 //!   `IN_GEN`, so the heap's member count is unchanged.
 //! - A slot's `obj` is null or the live object whose `prev` holds the slot's
