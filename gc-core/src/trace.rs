@@ -10,8 +10,10 @@
 //! - `needs_tracking` may return `false` only if no value of the type can be
 //!   on a cycle of `Gc` edges: it owns no `Gc`, or only `Gc`s whose targets'
 //!   types own none (`struct Pair(Gc<u8>, Gc<String>)`, as the derive
-//!   answers). A wrong `false` only makes cycles through the type
-//!   uncollectable.
+//!   answers), or its only other `Gc`s are edges to its own type that no
+//!   shared reference can change (`struct Tree { kids: Vec<Gc<Tree>> }`; see
+//!   [`Trace::needs_tracking`] for why such edges never close a cycle). A
+//!   wrong `false` only makes cycles through the type uncollectable.
 
 use core::cell::{Cell, RefCell};
 use core::marker::PhantomData;
@@ -97,20 +99,53 @@ pub unsafe trait Trace: Finalize + 'static {
     /// `Trace for Gc<T>` must answer `true`, because `T` may be unsized
     /// (`Gc<dyn Trait>`) and cannot be asked. `#[derive(Trace)]` answers
     /// the second case for fields spelled `Gc<X>` (also inside `Option`,
-    /// `RefCell`, `Box`, `Vec`, `VecDeque` and slices) by asking `X`'s
-    /// [shallow](Trace::needs_tracking_shallow) question, and answers
+    /// `RefCell`, `Box`, `Vec`, `VecDeque`, arrays and slices) by asking
+    /// `X`'s [shallow](Trace::needs_tracking_shallow) question, and answers
     /// `Box<str>` and `Box<[T]>` fields from `str` and `T`.
+    ///
+    /// The derive also leaves out *fixed edges to the type itself*: a field
+    /// spelled `Gc<Self>` (or `Gc<ThisType<..>>` with the same arguments),
+    /// also inside `Option`, `Box`, `Vec`, `VecDeque`, arrays and slices but
+    /// not inside a `RefCell`, adds nothing to either answer. So a tree,
+    /// list or expression type without interior mutability,
+    /// `struct Tree { kids: Vec<Gc<Tree>>, label: String }`, is untracked
+    /// and costs what `Rc` costs, while
+    /// `struct Node { next: RefCell<Option<Gc<Node>>> }` is tracked. Why
+    /// this is sound: call an edge *fixed* if it is not inside a cell (a
+    /// `RefCell`, `Mutex`, `OnceCell`… anything a shared reference can
+    /// change). The fixed edges never form a cycle, because a fixed edge
+    /// only appears
+    /// - when its holder is built (`Gc::new`): nothing refers to the new
+    ///   object yet (a `Gc::new_cyclic` weak reference upgrades to `None`
+    ///   until it is built), so no path leads back to it; or
+    /// - through `&mut` access, which needs the object's only handle and
+    ///   no weak reference (`Gc::get_mut`, `Gc::make_mut`), reached from a
+    ///   handle the program holds through further objects with one handle
+    ///   each: no edge at all leads into that chain from elsewhere, so the
+    ///   new edge's target cannot reach back into it.
+    ///
+    /// So every cycle has an edge inside a cell. Now take an object of a
+    /// type whose `Gc`s are fixed edges to its own type except those in
+    /// fields whose types answer `false` (which lead only to objects on no
+    /// cycle). A cycle through it cannot leave through those fields, so it
+    /// would run through fixed self-edges only, and there is no such cycle.
+    /// (As everywhere here, a `Gc` kept where the collector cannot see it,
+    /// in an `Rc` or a `#[gc(skip)]` field, can still leak.)
     ///
     /// ```
     /// use gc_core::{gc, Finalize, Gc, Trace};
+    /// use std::cell::RefCell;
     /// assert!(!String::needs_tracking());
     /// assert!(<Option<Gc<u8>>>::needs_tracking());
     ///
     /// #[derive(Trace, Finalize)]
     /// struct Pair(Gc<u8>, Gc<String>); // edges only to leaves: no cycle
     /// #[derive(Trace, Finalize)]
-    /// struct Node { next: Option<Gc<Node>>, name: Box<str> }
+    /// struct List { next: Option<Gc<List>>, name: Box<str> } // fixed self-edges
+    /// #[derive(Trace, Finalize)]
+    /// struct Node { next: RefCell<Option<Gc<Node>>> } // can close a cycle
     /// assert!(!Pair::needs_tracking());
+    /// assert!(!List::needs_tracking());
     /// assert!(Node::needs_tracking());
     /// let p = Gc::new(Pair(Gc::new(1), Gc::new("a".to_string())));
     /// assert!(!gc::is_tracked(&p));

@@ -226,13 +226,22 @@ fn referrers_and_referents_walk_trace_edges() {
 #[test]
 fn census_diff_finds_the_type_that_grew() {
     gc::collect();
+    // A link a shared reference can change makes the type tracked (an
+    // immutable self-referential type would be untracked, and the census
+    // only counts tracked objects).
     #[derive(Trace, Finalize)]
     struct Leaky {
-        _next: Option<Gc<Leaky>>,
+        _next: std::cell::RefCell<Option<Gc<Leaky>>>,
     }
     let keep = node("keep");
     let before = gc::census();
-    let leak: Vec<_> = (0..25).map(|_| Gc::new(Leaky { _next: None })).collect();
+    let leak: Vec<_> = (0..25)
+        .map(|_| {
+            Gc::new(Leaky {
+                _next: std::cell::RefCell::new(None),
+            })
+        })
+        .collect();
     let extra: Vec<_> = (0..3).map(|_| node("extra")).collect();
     let after = gc::census();
     let growth = after.diff(&before);

@@ -40,6 +40,28 @@ fn chain(n: usize, drops: &Rc<Cell<usize>>) -> Gc<Link> {
     head
 }
 
+/// A link whose edge a shared reference can change: tracked, unlike
+/// [`Link`], whose edge is fixed once built (an untracked type).
+#[derive(Trace)]
+struct TrackedLink {
+    next: RefCell<Option<Gc<TrackedLink>>>,
+    #[gc(skip)]
+    _alive: Rc<Cell<usize>>,
+}
+
+impl Finalize for TrackedLink {}
+
+fn tracked_chain(n: usize, drops: &Rc<Cell<usize>>) -> Gc<TrackedLink> {
+    let mut head: Option<Gc<TrackedLink>> = None;
+    for _ in 0..n {
+        head = Some(Gc::new(TrackedLink {
+            next: RefCell::new(head),
+            _alive: drops.clone(),
+        }));
+    }
+    head.expect("n > 0")
+}
+
 /// Counts its drops.
 struct Count(Rc<Cell<usize>>);
 
@@ -63,12 +85,25 @@ fn ten_million_chain_drops_on_main_stack() {
 }
 
 #[test]
+fn ten_million_tracked_chain_drops_on_main_stack() {
+    let n = scaled(10_000_000);
+    let drops = Rc::new(Cell::new(0));
+    let head = tracked_chain(n, &drops);
+    assert!(gc::is_tracked(&head));
+    assert!(!gc::is_tracked(&chain(1, &drops)), "fixed self-edges only");
+    drop(head);
+    assert_eq!(Rc::strong_count(&drops), 1);
+}
+
+#[test]
 fn deep_chain_drops_on_a_2mib_thread() {
     std::thread::Builder::new()
         .stack_size(2 << 20)
         .spawn(|| {
             let drops = Rc::new(Cell::new(0));
             drop(chain(scaled(1_000_000), &drops));
+            assert_eq!(Rc::strong_count(&drops), 1);
+            drop(tracked_chain(scaled(1_000_000), &drops));
             assert_eq!(Rc::strong_count(&drops), 1);
         })
         .unwrap()
@@ -168,11 +203,11 @@ fn deep_chain_inside_a_garbage_cycle_is_torn_down() {
     #[derive(Trace, Finalize)]
     struct Ring {
         me: RefCell<Option<Gc<Ring>>>,
-        chain: Gc<Link>,
+        chain: Gc<TrackedLink>,
     }
     let r = Gc::new(Ring {
         me: RefCell::new(None),
-        chain: chain(n, &drops),
+        chain: tracked_chain(n, &drops),
     });
     *r.me.borrow_mut() = Some(r.clone());
     drop(r);

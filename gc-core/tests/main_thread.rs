@@ -7,9 +7,18 @@ use std::rc::Rc;
 
 use gc_core::{gc, Finalize, Gc, Trace};
 
+/// Its edge is fixed once built, so the type is untracked.
 #[derive(Trace, Finalize)]
 struct Link {
     next: Option<Gc<Link>>,
+    #[gc(skip)]
+    _alive: Rc<Cell<usize>>,
+}
+
+/// Its edge can be changed through a shared reference: tracked.
+#[derive(Trace, Finalize)]
+struct TrackedLink {
+    next: std::cell::RefCell<Option<Gc<TrackedLink>>>,
     #[gc(skip)]
     _alive: Rc<Cell<usize>>,
 }
@@ -31,16 +40,28 @@ fn main() {
     drop(head);
     assert_eq!(Rc::strong_count(&alive), 1, "every link was freed");
 
+    // A chain of tracked links, dropped.
+    let mut chain = None;
+    for _ in 0..n {
+        chain = Some(Gc::new(TrackedLink {
+            next: std::cell::RefCell::new(chain),
+            _alive: alive.clone(),
+        }));
+    }
+    assert!(chain.as_ref().is_some_and(gc::is_tracked));
+    drop(chain);
+    assert_eq!(Rc::strong_count(&alive), 1, "every tracked link was freed");
+
     // The same chain hanging off a garbage cycle, torn down by the collector.
     #[derive(Trace, Finalize)]
     struct Ring {
         me: std::cell::RefCell<Option<Gc<Ring>>>,
-        chain: Option<Gc<Link>>,
+        chain: Option<Gc<TrackedLink>>,
     }
     let mut chain = None;
     for _ in 0..n {
-        chain = Some(Gc::new(Link {
-            next: chain,
+        chain = Some(Gc::new(TrackedLink {
+            next: std::cell::RefCell::new(chain),
             _alive: alive.clone(),
         }));
     }
@@ -52,5 +73,5 @@ fn main() {
     drop(ring);
     assert_eq!(gc::collect(), n + 1);
     assert_eq!(Rc::strong_count(&alive), 1);
-    println!("main_thread: dropped two {n}-long chains on the main thread");
+    println!("main_thread: dropped three {n}-long chains on the main thread");
 }

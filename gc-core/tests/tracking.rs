@@ -191,3 +191,235 @@ mod shadowed {
         );
     }
 }
+
+// Fixed edges to the type itself: a `Gc<Self>` outside any cell can never
+// close a cycle (the proof is in `Trace::needs_tracking`), so a type whose
+// other edges all lead to types that answer `false` is untracked. An edge
+// inside a cell (`RefCell`, `OnceCell`, `Mutex`) is not fixed: such types
+// stay tracked, and their cycles are collected.
+mod fixed_self_edges {
+    use std::cell::{OnceCell, RefCell};
+    use std::rc::Rc;
+    use std::sync::Mutex;
+
+    use gc_core::{gc, Finalize, Gc, Trace};
+
+    /// Counts the live values that hold a clone (its strong count).
+    type Alive = Rc<()>;
+
+    #[derive(Trace, Finalize)]
+    pub struct Tree {
+        pub kids: Vec<Gc<Tree>>,
+        pub label: String,
+        #[gc(skip)]
+        pub _alive: Alive,
+    }
+
+    #[derive(Trace, Finalize)]
+    pub struct List {
+        pub next: Option<Gc<Self>>,
+    }
+
+    #[derive(Trace, Finalize)]
+    pub struct Quad {
+        pub kids: [Option<Gc<Quad>>; 4],
+        pub boxed: Option<Box<Gc<Quad>>>,
+    }
+
+    #[derive(Trace, Finalize)]
+    pub enum Expr {
+        Num(u64),
+        Add(Gc<Expr>, Gc<Expr>),
+        Neg(Box<Gc<Expr>>),
+        Name(Gc<str>),
+    }
+
+    #[derive(Trace, Finalize)]
+    pub struct Generic<T> {
+        pub next: Option<Gc<Generic<T>>>,
+        pub value: T,
+    }
+
+    /// Points to untracked trees only: untracked too.
+    #[derive(Trace, Finalize)]
+    pub struct Forest {
+        pub trees: Vec<Gc<Tree>>,
+        pub cached: RefCell<Option<Gc<Tree>>>,
+    }
+
+    /// The self-edge is in a cell: not fixed.
+    #[derive(Trace, Finalize)]
+    pub struct InCell {
+        pub next: RefCell<Option<Gc<InCell>>>,
+        #[gc(skip)]
+        pub _alive: Alive,
+    }
+
+    /// Children fixed, the parent set later through a `OnceCell`.
+    #[derive(Trace, Finalize)]
+    pub struct Parented {
+        pub parent: OnceCell<Gc<Parented>>,
+        pub kids: Vec<Gc<Parented>>,
+        #[gc(skip)]
+        pub _alive: Alive,
+    }
+
+    #[derive(Trace, Finalize)]
+    pub struct Locked {
+        pub next: Mutex<Option<Gc<Locked>>>,
+        #[gc(skip)]
+        pub _alive: Alive,
+    }
+
+    /// A fixed self-edge, and an edge to a type that can point back.
+    #[derive(Trace, Finalize)]
+    pub struct Mixed {
+        pub next: Option<Gc<Mixed>>,
+        pub other: Gc<Back>,
+        #[gc(skip)]
+        pub _alive: Alive,
+    }
+
+    #[derive(Trace, Finalize)]
+    pub struct Back {
+        pub to: RefCell<Option<Gc<Mixed>>>,
+    }
+
+    #[test]
+    fn fixed_self_edges_leave_a_type_untracked() {
+        assert!(!Tree::needs_tracking());
+        assert!(!Tree::needs_tracking_shallow());
+        assert!(!List::needs_tracking());
+        assert!(!Quad::needs_tracking());
+        assert!(!Expr::needs_tracking());
+        assert!(!<Generic<u64>>::needs_tracking());
+        assert!(!Forest::needs_tracking());
+        // Not fixed, or not only to itself.
+        assert!(InCell::needs_tracking());
+        assert!(Parented::needs_tracking());
+        assert!(Locked::needs_tracking());
+        assert!(Mixed::needs_tracking());
+        assert!(Back::needs_tracking());
+        assert!(<Generic<RefCell<Option<Gc<Back>>>>>::needs_tracking());
+    }
+
+    #[test]
+    fn an_immutable_tree_is_untracked_and_freed_by_its_counts() {
+        gc::collect();
+        let before = gc::count().0;
+        let alive = Alive::new(());
+        fn build(depth: u32, alive: &Alive) -> Gc<Tree> {
+            let kids = if depth == 0 {
+                vec![]
+            } else {
+                vec![build(depth - 1, alive), build(depth - 1, alive)]
+            };
+            Gc::new(Tree {
+                kids,
+                label: depth.to_string(),
+                _alive: alive.clone(),
+            })
+        }
+        let tree = build(9, &alive);
+        assert_eq!(Rc::strong_count(&alive), 1 + 1023);
+        assert!(!gc::is_tracked(&tree));
+        assert_eq!(gc::count().0, before, "no node joined generation 0");
+        let forest = Gc::new(Forest {
+            trees: vec![tree.clone()],
+            cached: RefCell::new(Some(tree.clone())),
+        });
+        assert!(!gc::is_tracked(&forest));
+        drop((tree, forest));
+        assert_eq!(Rc::strong_count(&alive), 1, "every node freed by its count");
+    }
+
+    #[test]
+    fn an_expression_tree_is_untracked() {
+        let x = Gc::new(Expr::Name(Gc::from("x")));
+        let one = Gc::new(Expr::Num(1));
+        let sum = Gc::new(Expr::Add(x.clone(), one));
+        let neg = Gc::new(Expr::Neg(Box::new(sum)));
+        assert!(!gc::is_tracked(&neg));
+        assert!(matches!(&*neg, Expr::Neg(s) if matches!(&***s, Expr::Add(..))));
+        drop(neg);
+        assert_eq!(
+            Gc::strong_count(&x),
+            1,
+            "the sum and its operands were freed"
+        );
+        if let Expr::Name(n) = &*x {
+            assert_eq!(&**n, "x");
+        }
+    }
+
+    #[test]
+    fn a_fixed_edge_cannot_be_turned_into_a_cycle_by_get_mut() {
+        let mut a = Gc::new(List { next: None });
+        let b = Gc::new(List {
+            next: Some(a.clone()),
+        });
+        // Pointing `a` at `b` would need `&mut` access to `a`, which `b`
+        // shares.
+        assert!(Gc::get_mut(&mut a).is_none());
+        drop(b);
+        // Alone again, `a` can only be pointed at objects that cannot reach it.
+        let c = Gc::new(List { next: None });
+        Gc::get_mut(&mut a).expect("the only handle").next = Some(c);
+        assert!(a.next.is_some());
+    }
+
+    #[test]
+    fn cycles_through_cells_of_self_referential_types_are_collected() {
+        gc::collect();
+        let alive = Alive::new(());
+
+        let a = Gc::new(InCell {
+            next: RefCell::new(None),
+            _alive: alive.clone(),
+        });
+        *a.next.borrow_mut() = Some(a.clone());
+
+        let kid = Gc::new(Parented {
+            parent: OnceCell::new(),
+            kids: vec![],
+            _alive: alive.clone(),
+        });
+        let parent = Gc::new(Parented {
+            parent: OnceCell::new(),
+            kids: vec![kid.clone()],
+            _alive: alive.clone(),
+        });
+        assert!(kid.parent.set(parent.clone()).is_ok());
+
+        let l = Gc::new(Locked {
+            next: Mutex::new(None),
+            _alive: alive.clone(),
+        });
+        *l.next.lock().unwrap() = Some(l.clone());
+
+        let back = Gc::new(Back {
+            to: RefCell::new(None),
+        });
+        let m = Gc::new(Mixed {
+            next: None,
+            other: back.clone(),
+            _alive: alive.clone(),
+        });
+        *back.to.borrow_mut() = Some(m.clone());
+
+        assert!([
+            gc::is_tracked(&a),
+            gc::is_tracked(&kid),
+            gc::is_tracked(&l),
+            gc::is_tracked(&m),
+            gc::is_tracked(&back)
+        ]
+        .iter()
+        .all(|&t| t));
+        drop((a, kid, parent, l, m, back));
+        assert_eq!(Rc::strong_count(&alive), 1 + 5, "all in garbage cycles");
+        // InCell 1, Parented 2, Locked 1, Mixed + Back 2.
+        assert_eq!(gc::collect(), 6);
+        assert_eq!(Rc::strong_count(&alive), 1, "every cycle was freed");
+    }
+}

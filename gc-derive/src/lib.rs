@@ -63,11 +63,16 @@ use syn::{
 /// - `needs_tracking` / `needs_tracking_shallow` are the OR of the same
 ///   question over the traced field types (of all variants for an enum), and
 ///   `false` when nothing is traced. A field spelled `Gc<X>` — also inside
-///   `Option`, `RefCell`, `Box`, `Vec`, `VecDeque` or a slice — answers
+///   `Option`, `RefCell`, `Box`, `Vec`, `VecDeque`, an array or a slice — answers
 ///   `needs_tracking` with `X`'s shallow answer (an object whose `Gc`s all
 ///   point to types owning no `Gc` cannot be on a cycle, so
 ///   `struct Pair(Gc<u8>, Gc<String>)` is untracked), and `Box<str>` /
-///   `Box<[T]>` answer from `str` / `T`. The spelling is only a hint: the
+///   `Box<[T]>` answer from `str` / `T`. A `Gc<Self>` (or `Gc` of the
+///   type itself, with the same arguments) in such a shape, arrays
+///   included, and not inside a `RefCell`, adds nothing: an edge to the
+///   type itself that no shared reference can change never closes a cycle
+///   (`gc_core::Trace::needs_tracking` has the proof), so an immutable
+///   tree type is untracked. The spelling is only a hint: the
 ///   generated code checks that the field type is that std / gc-core type
 ///   (a `SameType` probe) and otherwise asks the field type's own impl.
 /// - The last field of a struct may be unsized (`struct AnyNode(dyn Node)`,
@@ -381,33 +386,52 @@ struct Shape {
 /// finer than its `Trace` impl can say: `Gc<X>`, whose target can be on a
 /// cycle only if `X` can own a `Gc` at all (`X`'s *shallow* answer; the
 /// generic `Trace for Gc<T>`, with `T` possibly unsized, cannot ask `T`),
-/// and `Box`, `Vec`, `VecDeque`, `Option`, `RefCell` and slices around such
-/// a shape or around `str` / `[T]` (`Box<str>`, `Box<[u32]>`, which the generic
-/// `Box<T: ?Sized>` impl answers conservatively).
+/// and `Box`, `Vec`, `VecDeque`, `Option`, `RefCell`, arrays and slices
+/// around such a shape or around `str` / `[T]` (`Box<str>`, `Box<[u32]>`,
+/// which the generic `Box<T: ?Sized>` impl answers conservatively). A
+/// `Gc<X>` outside any `RefCell` answers `false` to both questions when `X`
+/// is `Self` (checked by a `SameType` probe in the generated code): a fixed
+/// edge to the type itself (see `Trace::needs_tracking` in gc-core).
 ///
 /// Termination: a nested shape is answered from its spelling (finite); a
 /// type that is not a shape is asked through its impl, and the shallow
 /// question whenever a pointer (`Gc`, `Box`, `Vec`, `VecDeque`) leads to it,
 /// as the container impls do, so recursive types stay finite.
 fn shape(krate: &TokenStream2, ty: &Type, question: Question) -> Option<Shape> {
-    shape_in(krate, ty, question, false)
+    shape_in(krate, ty, question, Within::default())
 }
 
-fn shape_in(
-    krate: &TokenStream2,
-    ty: &Type,
-    question: Question,
-    behind_pointer: bool,
-) -> Option<Shape> {
+/// Where [`shape_in`] is inside the field type.
+#[derive(Clone, Copy, Default)]
+struct Within {
+    /// Behind a pointer (`Gc`, `Box`, `Vec`, `VecDeque`): a type that is not
+    /// a shape is asked the shallow question.
+    pointer: bool,
+    /// Inside a `RefCell`: its `Gc`s can be changed through a shared
+    /// reference, so a `Gc<Self>` there counts like any other `Gc`.
+    cell: bool,
+}
+
+fn shape_in(krate: &TokenStream2, ty: &Type, question: Question, within: Within) -> Option<Shape> {
     let ty = match ty {
-        Type::Group(group) => return shape_in(krate, &group.elem, question, behind_pointer),
-        Type::Paren(paren) => return shape_in(krate, &paren.elem, question, behind_pointer),
-        // A slice holds its elements inline: the same question of them.
+        Type::Group(group) => return shape_in(krate, &group.elem, question, within),
+        Type::Paren(paren) => return shape_in(krate, &paren.elem, question, within),
+        // A slice or an array holds its elements inline: the same question
+        // of them.
         Type::Slice(slice) => {
-            let inner = shape_in(krate, &slice.elem, question, behind_pointer)?;
+            let inner = shape_in(krate, &slice.elem, question, within)?;
             let canonical = inner.canonical;
             return Some(Shape {
                 canonical: quote!([#canonical]),
+                answer: inner.answer,
+            });
+        }
+        Type::Array(array) => {
+            let inner = shape_in(krate, &array.elem, question, within)?;
+            let canonical = inner.canonical;
+            let len = &array.len;
+            return Some(Shape {
+                canonical: quote!([#canonical; #len]),
                 answer: inner.answer,
             });
         }
@@ -431,11 +455,59 @@ fn shape_in(
         "RefCell" => (quote!(::core::cell::RefCell), false),
         _ => return None,
     };
-    if pointer && question == Question::Shallow {
-        // A pointer is `true` to the shallow question whatever it holds.
+    let cell = within.cell || name == "RefCell";
+    if name == "Gc" && !cell {
+        // An edge to the type itself, outside any cell: fixed once its
+        // holder is built, so it cannot close a cycle (see
+        // `Trace::needs_tracking`); it adds nothing to either question.
+        // Any other target is asked as before.
+        let inner = if question == Question::Shallow {
+            None
+        } else {
+            shape_in(
+                krate,
+                arg,
+                Question::Shallow,
+                Within {
+                    pointer: true,
+                    cell,
+                },
+            )
+        };
+        let (canonical, other) = match inner {
+            Some(inner) => (inner.canonical, inner.answer),
+            None if question == Question::Shallow => (arg.to_token_stream(), quote!(true)),
+            None => (arg.to_token_stream(), probe(krate, arg, Question::Shallow)),
+        };
         return Some(Shape {
-            canonical: quote!(#wrapper<#arg>),
-            answer: quote!(true),
+            canonical: quote!(#wrapper<#canonical>),
+            answer: quote!({
+                #[allow(unused_imports)]
+                use #krate::__private::{IsSameType as _, NotSameType as _};
+                !(&&#krate::__private::SameType::<#arg, Self>::NEW).__same() && #other
+            }),
+        });
+    }
+    if pointer && question == Question::Shallow {
+        // A pointer is `true` to the shallow question whatever it holds,
+        // unless it holds a shape (which ends in a `Gc<Self>` or says `true`
+        // itself).
+        let inner = shape_in(
+            krate,
+            arg,
+            question,
+            Within {
+                pointer: true,
+                cell,
+            },
+        );
+        let (canonical, answer) = match inner {
+            Some(inner) => (inner.canonical, inner.answer),
+            None => (arg.to_token_stream(), quote!(true)),
+        };
+        return Some(Shape {
+            canonical: quote!(#wrapper<#canonical>),
+            answer,
         });
     }
     // What is asked of the argument: a `Gc`'s target can be on a cycle only
@@ -446,9 +518,12 @@ fn shape_in(
     } else {
         question
     };
-    let behind_pointer = behind_pointer || pointer;
-    let inner = shape_in(krate, arg, inner_question, behind_pointer).unwrap_or_else(|| {
-        let leaf_question = if behind_pointer {
+    let within = Within {
+        pointer: within.pointer || pointer,
+        cell,
+    };
+    let inner = shape_in(krate, arg, inner_question, within).unwrap_or_else(|| {
+        let leaf_question = if within.pointer {
             Question::Shallow
         } else {
             inner_question
@@ -875,6 +950,30 @@ mod tests {
             ),
             "{out}"
         );
+    }
+
+    #[test]
+    fn fixed_self_edges_are_checked_against_self() {
+        let out = trace(parse_quote! {
+            struct L<T> { next: Option<Box<Gc<L<T>>>>, kids: [Gc<Self>; 2], value: T }
+        });
+        // Both spellings of the type itself are compared with `Self`, and
+        // the answer for a self-edge is `false` whatever `L`'s shallow
+        // answer is.
+        for arg in ["L < T >", "Self"] {
+            assert!(
+                out.contains(&format!(
+                    "! (&& :: gc_core :: __private :: SameType :: < {arg} , Self > :: NEW) . \
+                     __same ()"
+                )),
+                "{arg}: {out}"
+            );
+        }
+        // Inside a `RefCell` a self-edge is an ordinary `Gc`.
+        let out = trace(parse_quote! {
+            struct C { next: RefCell<Option<Gc<C>>> }
+        });
+        assert!(!out.contains("SameType :: < C , Self >"), "{out}");
     }
 
     #[test]
