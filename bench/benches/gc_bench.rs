@@ -210,6 +210,9 @@ fn bench_workload(c: &mut Criterion, w: Workload, sizes: &Sizes, filter: &Filter
             Workload::Tree => {
                 g.bench_function(bid, |b| b.iter(|| I::tree(s.tree_depth)));
             }
+            Workload::TreeFixed => {
+                g.bench_function(bid, |b| b.iter(|| I::tree_fixed(s.tree_depth)));
+            }
             Workload::Cycles2 => {
                 g.bench_function(bid, |b| b.iter(|| I::cycles2(s.cycles2)));
             }
@@ -459,6 +462,10 @@ mod child {
                 }
                 Workload::Tree => {
                     I::tree(s.tree_depth);
+                    None
+                }
+                Workload::TreeFixed => {
+                    I::tree_fixed(s.tree_depth);
                     None
                 }
                 Workload::Cycles2 => {

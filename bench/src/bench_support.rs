@@ -121,6 +121,11 @@ pub enum Workload {
     CloneDrop,
     /// Build a complete binary tree bottom-up, drop it.
     Tree,
+    /// `Tree` with the node type written as a user writes it for gc-core
+    /// (`Option<Gc<TreeNode>>`): the derive sees the fixed edges to the type
+    /// itself and leaves the nodes untracked. The same as `Tree` for the
+    /// others.
+    TreeFixed,
     /// Build two-node cycles one after another, dropping each; collect.
     Cycles2,
     /// As `Cycles2` with automatic collection off; times the final collection.
@@ -165,10 +170,11 @@ pub enum Workload {
 
 impl Workload {
     /// All timed workloads, in table order.
-    pub const ALL: [Workload; 19] = [
+    pub const ALL: [Workload; 20] = [
         Workload::AllocDrop,
         Workload::CloneDrop,
         Workload::Tree,
+        Workload::TreeFixed,
         Workload::Cycles2,
         Workload::Cycles2Collect,
         Workload::BigCycle,
@@ -189,8 +195,9 @@ impl Workload {
 
     /// The workloads also measured cold: a fresh process per measured run,
     /// no warm-up (what a program that builds its structure once sees).
-    pub const COLD: [Workload; 9] = [
+    pub const COLD: [Workload; 10] = [
         Workload::Tree,
+        Workload::TreeFixed,
         Workload::BinaryTrees,
         Workload::GcBench,
         Workload::Cycles2,
@@ -207,6 +214,7 @@ impl Workload {
             Workload::AllocDrop => "alloc_drop",
             Workload::CloneDrop => "clone_drop",
             Workload::Tree => "tree",
+            Workload::TreeFixed => "tree_fixed",
             Workload::Cycles2 => "cycles2",
             Workload::Cycles2Collect => "cycles2_collect",
             Workload::BigCycle => "big_cycle",
@@ -514,7 +522,7 @@ impl Sizes {
         match w {
             Workload::AllocDrop => self.alloc_drop,
             Workload::CloneDrop => self.clone_drop,
-            Workload::Tree => self.tree_nodes(),
+            Workload::Tree | Workload::TreeFixed => self.tree_nodes(),
             Workload::Cycles2 | Workload::Cycles2Collect => self.cycles2,
             Workload::BigCycle | Workload::BigCycleCollect => self.big_cycle,
             Workload::RandomGraph | Workload::RandomGraphCollect => self.graph_nodes,
@@ -535,7 +543,7 @@ impl Sizes {
         match w {
             Workload::AllocDrop => self.alloc_drop = n,
             Workload::CloneDrop => self.clone_drop = n,
-            Workload::Tree => self.tree_depth = tree_depth_for(n).max(1),
+            Workload::Tree | Workload::TreeFixed => self.tree_depth = tree_depth_for(n).max(1),
             Workload::Cycles2 | Workload::Cycles2Collect => self.cycles2 = n,
             Workload::BigCycle | Workload::BigCycleCollect => self.big_cycle = n,
             Workload::RandomGraph | Workload::RandomGraphCollect => self.graph_nodes = n,

@@ -118,6 +118,11 @@ pub trait Impl {
     fn clone_drop(n: usize);
     /// Build a complete binary tree of `depth` levels below the root, drop it.
     fn tree(depth: u32);
+    /// `tree` with the nodes written as a user writes them for this
+    /// implementation; only gc-core's differ (see `Workload::TreeFixed`).
+    fn tree_fixed(depth: u32) {
+        Self::tree(depth)
+    }
     /// `n` two-node cycles, each dropped right after it is built; collect.
     fn cycles2(n: usize);
     /// `n` two-node cycles built and dropped with automatic collection off;

@@ -68,6 +68,7 @@ const CALLGRIND: &[(Workload, usize, usize)] = &[
     (Workload::AllocDrop, 100_000, 200_000),
     (Workload::CloneDrop, 1_000_000, 2_000_000),
     (Workload::Tree, 16_383, 32_767),
+    (Workload::TreeFixed, 16_383, 32_767),
     (Workload::Cycles2, 20_000, 40_000),
 ];
 
@@ -75,6 +76,12 @@ const CALLGRIND: &[(Workload, usize, usize)] = &[
 /// the reference's, label).
 const TARGETS: &[(Workload, &str, f64, &str)] = &[
     (Workload::Tree, "Rc", 1.0, "tree ≤ 1.0× `Rc`"),
+    (
+        Workload::TreeFixed,
+        "Rc",
+        1.0,
+        "tree_fixed (nodes written `Option<Gc<TreeNode>>`, untracked) ≤ 1.0× `Rc`",
+    ),
     (Workload::BinaryTrees, "Rc", 1.0, "binary_trees ≤ 1.0× `Rc`"),
     (
         Workload::BigCycle,
@@ -1013,6 +1020,9 @@ impl Report<'_> {
                 "tree: {}-node binary tree build+drop",
                 fmt_count(s.tree_nodes())
             ),
+            Workload::TreeFixed => "tree_fixed: the same tree, gc-core's nodes written \
+                                     `Option<Gc<TreeNode>>` (untracked)"
+                .to_string(),
             Workload::Cycles2 => format!("cycles2: {} two-node cycles", fmt_count(s.cycles2)),
             Workload::Cycles2Collect => "cycles2, reclaim step only".to_string(),
             Workload::BigCycle => format!("big_cycle: one {}-node ring", fmt_count(s.big_cycle)),
@@ -2177,6 +2187,13 @@ impl Report<'_> {
              - Times are wall-clock medians; the machine is shared and noisy (see the load \
              average above), so differences under ~10 % are not significant. Instruction counts \
              are repeatable but ignore cache behaviour.\n\
+             - The workloads spell each implementation's pointer `P` (`use gc_core::Gc as P`), \
+             so gc-core's derive cannot see that `TreeNode`'s edges are fixed edges to the type \
+             itself: in `tree` and `binary_trees` its nodes are tracked, which is what these \
+             rows measure (the collection policy on a growing tracked structure). \
+             `tree_fixed` is the same tree with gc-core's node written as a user writes it, \
+             `Option<Gc<TreeNode>>`: untracked (see `Trace::needs_tracking`); for the others it \
+             runs `tree` again.\n\
              - `deep_chain` times only the drop (plus a collection call); building the chain is \
              not timed. `young_churn` builds the old heap once per process (not timed), then \
              times the churn loop.\n\

@@ -97,7 +97,8 @@ macro_rules! workloads {
         collect: $collect:block,
         young_collect: $young:block,
         auto_off: $auto_off:block,
-        auto_on: $auto_on:block $(,)?
+        auto_on: $auto_on:block
+        $(, methods: { $($method:item)* })? $(,)?
     ) => {
         use std::hint::black_box;
         use std::time::{Duration, Instant};
@@ -351,6 +352,8 @@ macro_rules! workloads {
         impl $crate::common::Impl for Imp {
             const NAME: &'static str = $name;
             type Old = Vec<P<Link>>;
+
+            $($($method)*)?
 
             fn alloc_drop(n: usize) {
                 for i in 0..n {
@@ -788,6 +791,29 @@ pub mod gc_core_impl {
         }
     }
 
+    /// `TreeNode` as a user writes it: with `Gc` spelled out, the derive
+    /// sees that its edges are fixed edges to the type itself, and the nodes
+    /// are untracked (the workloads' `P<TreeNode>` hides that).
+    #[derive(gc_core::Trace, gc_core::Finalize)]
+    #[allow(dead_code)]
+    pub struct FixedNode {
+        pub left: Option<gc_core::Gc<FixedNode>>,
+        pub right: Option<gc_core::Gc<FixedNode>>,
+        pub value: u64,
+    }
+
+    fn build_fixed(depth: u32, value: u64) -> gc_core::Gc<FixedNode> {
+        let (left, right) = if depth == 0 {
+            (None, None)
+        } else {
+            (
+                Some(build_fixed(depth - 1, 2 * value)),
+                Some(build_fixed(depth - 1, 2 * value + 1)),
+            )
+        };
+        gc_core::Gc::new(FixedNode { left, right, value })
+    }
+
     workloads! {
         name: "gc-core",
         node_attrs: [#[derive(gc_core::Trace, gc_core::Finalize)]],
@@ -796,6 +822,15 @@ pub mod gc_core_impl {
         young_collect: { gc::collect_generation(0); },
         auto_off: { gc::disable(); },
         auto_on: { gc::enable(); },
+        methods: {
+            fn tree_fixed(depth: u32) {
+                let root = build_fixed(depth, 1);
+                debug_assert!(!gc::is_tracked(&root));
+                black_box(&root);
+                drop(root);
+                collect();
+            }
+        },
     }
 }
 
