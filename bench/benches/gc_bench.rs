@@ -725,18 +725,18 @@ mod child {
 
     #[derive(Trace, Finalize)]
     struct Tracked8 {
-        next: Option<Gc<Tracked8>>,
+        next: std::cell::OnceCell<Gc<Tracked8>>,
     }
 
     #[derive(Trace, Finalize)]
     struct Tracked16 {
-        next: Option<Gc<Tracked16>>,
+        next: std::cell::OnceCell<Gc<Tracked16>>,
         a: u64,
     }
 
     #[derive(Trace, Finalize)]
     struct Tracked32 {
-        next: Option<Gc<Tracked32>>,
+        next: std::cell::OnceCell<Gc<Tracked32>>,
         a: [u64; 3],
     }
 
@@ -759,19 +759,28 @@ mod child {
             (
                 "tracked",
                 8,
-                per_object(|_| Gc::new(Tracked8 { next: None })),
+                per_object(|_| {
+                    Gc::new(Tracked8 {
+                        next: Default::default(),
+                    })
+                }),
             ),
             (
                 "tracked",
                 16,
-                per_object(|i| Gc::new(Tracked16 { next: None, a: i })),
+                per_object(|i| {
+                    Gc::new(Tracked16 {
+                        next: Default::default(),
+                        a: i,
+                    })
+                }),
             ),
             (
                 "tracked",
                 32,
                 per_object(|i| {
                     Gc::new(Tracked32 {
-                        next: None,
+                        next: Default::default(),
                         a: [i; 3],
                     })
                 }),
@@ -783,6 +792,12 @@ mod child {
         for (kind, size, bytes) in rows {
             emit(&format!("header_{kind}_{size}"), &[bytes]);
         }
+        // A `OnceCell` can be set after the object is built, so it can
+        // close a cycle: these types are tracked (an `Option<Gc<Self>>`
+        // alone would be a fixed self-edge, and untracked).
+        assert!(gc_core::gc::is_tracked(&Gc::new(Tracked8 {
+            next: Default::default()
+        })));
         assert_eq!(std::mem::size_of::<Tracked8>(), 8);
         assert_eq!(std::mem::size_of::<Tracked16>(), 16);
         assert_eq!(std::mem::size_of::<Tracked32>(), 32);

@@ -35,9 +35,11 @@
 //!   objects still referenced (from other thread-locals) are leaked, never
 //!   freed under a live reference, and `DebugFlags::UNCOLLECTABLE` reports
 //!   them.
-//! - **Untracked leaves.** Values whose type cannot own a `Gc` (numbers,
-//!   `String`, structs of such fields) are never seen by the collector and
-//!   cost what an `Rc` costs. See [`Trace::needs_tracking`].
+//! - **Untracked leaves.** Values whose type cannot be on a cycle (numbers,
+//!   `String`, structs of such fields, structs whose `Gc`s lead only to
+//!   such leaves, and immutable self-referential types such as
+//!   `struct Tree { kids: Vec<Gc<Tree>> }`) are never seen by the collector
+//!   and cost what an `Rc` costs. See [`Trace::needs_tracking`].
 //! - **Finalization** follows PEP 442: for a garbage cycle, weak references
 //!   are cleared first, then each object's [`Finalize::finalize`] runs once on
 //!   an intact object, then objects a finalizer made reachable again survive
