@@ -237,6 +237,12 @@ pub mod __private {
         }
     }
 
+    /// gc-core's `Gc`, for the derive's type checks: a crate path given with
+    /// `#[gc(crate = path)]` may name a module with a `Gc` of its own (an
+    /// alias of some other `gc_core::Gc<..>`), but re-exports this module
+    /// unchanged.
+    pub type RealGc<T> = crate::Gc<T>;
+
     /// Compares two types: `(&&SameType::<A, B>::NEW).__same()` is `true`
     /// when `A` and `B` are the same type ([`IsSameType`]) and `false`
     /// otherwise ([`NotSameType`]). The derive uses it to check that a field

@@ -423,3 +423,88 @@ mod fixed_self_edges {
         assert_eq!(Rc::strong_count(&alive), 1, "every cycle was freed");
     }
 }
+
+// Recursive types whose answers go through a pointer and back to the type
+// itself: the shallow answer must not ask the type again (it would recurse
+// forever). Found by review of the fixed-self-edge rule.
+mod recursive_through_pointers {
+    use std::cell::RefCell;
+
+    use gc_core::{gc, Finalize, Gc, Trace};
+
+    #[derive(Trace, Finalize)]
+    pub struct Trie {
+        pub children: Vec<Option<Trie>>,
+    }
+
+    #[derive(Trace, Finalize)]
+    pub struct Nested {
+        pub kid: Option<Box<RefCell<Nested>>>,
+    }
+
+    #[derive(Trace, Finalize)]
+    pub struct Parent {
+        pub parent: RefCell<Option<Gc<RefCell<Parent>>>>,
+    }
+
+    #[test]
+    fn answers_terminate() {
+        // Conservative answers (the pointer's contents are not looked into).
+        assert!(Trie::needs_tracking());
+        assert!(Nested::needs_tracking());
+        // Can be on a cycle: a `Gc` inside a `RefCell`.
+        assert!(Parent::needs_tracking());
+        let t = Gc::new(Trie {
+            children: vec![None, Some(Trie { children: vec![] })],
+        });
+        assert!(gc::is_tracked(&t));
+    }
+
+    #[test]
+    fn a_cycle_through_a_gc_of_a_refcell_is_collected() {
+        gc::collect();
+        let p = Gc::new(RefCell::new(Parent {
+            parent: RefCell::new(None),
+        }));
+        *p.borrow().parent.borrow_mut() = Some(p.clone());
+        assert!(gc::is_tracked(&p));
+        let w = Gc::downgrade(&p);
+        drop(p);
+        assert_eq!(gc::collect(), 1);
+        assert!(w.upgrade().is_none());
+    }
+}
+
+// `#[gc(crate = path)]` naming a module whose `Gc` is an alias of another
+// `gc_core::Gc` type: the derive's type check must not take it for gc-core's
+// `Gc` (the alias here hides a `RefCell`, through which a cycle closes).
+mod aliased_crate_path {
+    use std::cell::RefCell;
+
+    pub mod gcx {
+        pub use gc_core::*;
+        /// Shadows the glob's `Gc`.
+        pub type Gc<T> = gc_core::Gc<std::cell::RefCell<T>>;
+    }
+    use gc_core::{gc, Finalize, Trace};
+    use gcx::Gc;
+
+    #[derive(Trace, Finalize)]
+    #[gc(crate = gcx)]
+    pub struct S {
+        pub next: Option<Gc<Self>>,
+    }
+
+    #[test]
+    fn an_aliased_gc_is_not_a_fixed_self_edge() {
+        gc::collect();
+        assert!(<S as Trace>::needs_tracking());
+        let r: Gc<S> = gc_core::Gc::new(RefCell::new(S { next: None }));
+        assert!(gc::is_tracked(&r));
+        r.borrow_mut().next = Some(r.clone());
+        let w = gc_core::Gc::downgrade(&r);
+        drop(r);
+        assert_eq!(gc::collect(), 1);
+        assert!(w.upgrade().is_none());
+    }
+}

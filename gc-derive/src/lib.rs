@@ -398,18 +398,28 @@ struct Shape {
 /// question whenever a pointer (`Gc`, `Box`, `Vec`, `VecDeque`) leads to it,
 /// as the container impls do, so recursive types stay finite.
 fn shape(krate: &TokenStream2, ty: &Type, question: Question) -> Option<Shape> {
-    shape_in(krate, ty, question, Within::default())
+    let within = Within {
+        shallow_method: question == Question::Shallow,
+        ..Within::default()
+    };
+    shape_in(krate, ty, question, within)
 }
 
 /// Where [`shape_in`] is inside the field type.
 #[derive(Clone, Copy, Default)]
 struct Within {
     /// Behind a pointer (`Gc`, `Box`, `Vec`, `VecDeque`): a type that is not
-    /// a shape is asked the shallow question.
+    /// a shape is asked the shallow question (or, in `needs_tracking_shallow`
+    /// itself, answers `true`).
     pointer: bool,
     /// Inside a `RefCell`: its `Gc`s can be changed through a shared
     /// reference, so a `Gc<Self>` there counts like any other `Gc`.
     cell: bool,
+    /// Answering for `needs_tracking_shallow`, which must never ask a
+    /// question of a type behind a pointer: that type may be this one
+    /// (`struct Trie { kids: Vec<Option<Trie>> }`), and the answer would
+    /// recurse forever. Only a `Gc<Self>` shape is looked through.
+    shallow_method: bool,
 }
 
 fn shape_in(krate: &TokenStream2, ty: &Type, question: Question, within: Within) -> Option<Shape> {
@@ -447,7 +457,10 @@ fn shape_in(krate: &TokenStream2, ty: &Type, question: Question, within: Within)
     };
     let name = segment.ident.to_string();
     let (wrapper, pointer) = match name.as_str() {
-        "Gc" => (quote!(#krate::Gc), true),
+        // Through `__private`, not `#krate::Gc`: a `#[gc(crate = path)]`
+        // module could define its own `Gc` alias, which must not pass for
+        // gc-core's.
+        "Gc" => (quote!(#krate::__private::RealGc), true),
         "Box" => (quote!(::std::boxed::Box), true),
         "Vec" => (quote!(::std::vec::Vec), true),
         "VecDeque" => (quote!(::std::collections::VecDeque), true),
@@ -456,6 +469,7 @@ fn shape_in(krate: &TokenStream2, ty: &Type, question: Question, within: Within)
         _ => return None,
     };
     let cell = within.cell || name == "RefCell";
+    let within_cell = Within { cell, ..within };
     if name == "Gc" && !cell {
         // An edge to the type itself, outside any cell: fixed once its
         // holder is built, so it cannot close a cycle (see
@@ -470,7 +484,7 @@ fn shape_in(krate: &TokenStream2, ty: &Type, question: Question, within: Within)
                 Question::Shallow,
                 Within {
                     pointer: true,
-                    cell,
+                    ..within_cell
                 },
             )
         };
@@ -498,7 +512,7 @@ fn shape_in(krate: &TokenStream2, ty: &Type, question: Question, within: Within)
             question,
             Within {
                 pointer: true,
-                cell,
+                ..within_cell
             },
         );
         let (canonical, answer) = match inner {
@@ -520,17 +534,19 @@ fn shape_in(krate: &TokenStream2, ty: &Type, question: Question, within: Within)
     };
     let within = Within {
         pointer: within.pointer || pointer,
-        cell,
+        ..within_cell
     };
     let inner = shape_in(krate, arg, inner_question, within).unwrap_or_else(|| {
-        let leaf_question = if within.pointer {
-            Question::Shallow
+        let answer = if within.pointer && within.shallow_method {
+            quote!(true)
+        } else if within.pointer {
+            probe(krate, arg, Question::Shallow)
         } else {
-            inner_question
+            probe(krate, arg, inner_question)
         };
         Shape {
             canonical: arg.to_token_stream(),
-            answer: probe(krate, arg, leaf_question),
+            answer,
         }
     });
     let canonical = inner.canonical;
@@ -1040,7 +1056,10 @@ mod tests {
         // The field type is compared with the canonical type it is spelled
         // like, then `X`'s shallow answer is used; otherwise the field's own.
         assert!(
-            out.contains("SameType :: < Gc < u8 > , :: gc_core :: Gc < u8 > > :: NEW) . __same ()"),
+            out.contains(
+                "SameType :: < Gc < u8 > , :: gc_core :: __private :: RealGc < u8 > > :: NEW) . \
+                 __same ()"
+            ),
             "{out}"
         );
         assert!(
@@ -1050,7 +1069,7 @@ mod tests {
         assert!(
             out.contains(
                 "SameType :: < RefCell < Vec < Gc < str > > > , :: core :: cell :: RefCell < \
-                 :: std :: vec :: Vec < :: gc_core :: Gc < str > > > > :: NEW)"
+                 :: std :: vec :: Vec < :: gc_core :: __private :: RealGc < str > > > > :: NEW)"
             ),
             "{out}"
         );
