@@ -393,10 +393,17 @@ struct Shape {
 /// is `Self` (checked by a `SameType` probe in the generated code): a fixed
 /// edge to the type itself (see `Trace::needs_tracking` in gc-core).
 ///
+/// The same holds for a `Gc<Self>` inside the shape a `Gc` field points
+/// to (`Gc<Vec<Gc<Self>>>`): that object holds nothing but fixed edges back
+/// to this type, so a cycle through it would consist of fixed edges only.
+///
 /// Termination: a nested shape is answered from its spelling (finite); a
 /// type that is not a shape is asked through its impl, and the shallow
 /// question whenever a pointer (`Gc`, `Box`, `Vec`, `VecDeque`) leads to it,
-/// as the container impls do, so recursive types stay finite.
+/// as the container impls do, so recursive types stay finite. Inside
+/// `needs_tracking_shallow` itself a type behind a pointer is not asked at
+/// all (it answers `true`): the shallow answers then never call each other
+/// through pointers, which is what keeps the deep ones finite.
 fn shape(krate: &TokenStream2, ty: &Type, question: Question) -> Option<Shape> {
     let within = Within {
         shallow_method: question == Question::Shallow,
