@@ -285,6 +285,43 @@ mod fixed_self_edges {
         pub to: RefCell<Option<Gc<Mixed>>>,
     }
 
+    /// Its `Gc` points to a `Vec` that holds only fixed edges back to it.
+    #[derive(Trace, Finalize)]
+    pub struct Indirect {
+        pub kids: Gc<Vec<Gc<Indirect>>>,
+    }
+
+    /// The same `Vec` in a `RefCell`: a cycle can close through it.
+    #[derive(Trace, Finalize)]
+    pub struct IndirectCell {
+        pub kids: Gc<RefCell<Vec<Gc<IndirectCell>>>>,
+    }
+
+    #[test]
+    fn edges_back_through_a_gc_of_a_container() {
+        gc::collect();
+        assert!(!Indirect::needs_tracking());
+        assert!(IndirectCell::needs_tracking());
+        let leaf = Gc::new(Indirect {
+            kids: Gc::new(vec![]),
+        });
+        let top = Gc::new(Indirect {
+            kids: Gc::new(vec![leaf.clone(), leaf.clone()]),
+        });
+        assert_eq!(Gc::strong_count(&leaf), 3);
+        drop(top);
+        assert_eq!(Gc::strong_count(&leaf), 1, "freed by its count");
+
+        let kids = Gc::new(RefCell::new(vec![]));
+        let n = Gc::new(IndirectCell { kids: kids.clone() });
+        kids.borrow_mut().push(n.clone());
+        assert!(gc::is_tracked(&n) && gc::is_tracked(&kids));
+        let w = Gc::downgrade(&n);
+        drop((n, kids));
+        assert_eq!(gc::collect(), 2);
+        assert!(w.upgrade().is_none());
+    }
+
     #[test]
     fn fixed_self_edges_leave_a_type_untracked() {
         assert!(!Tree::needs_tracking());
