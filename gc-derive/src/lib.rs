@@ -476,90 +476,78 @@ fn shape_in(krate: &TokenStream2, ty: &Type, question: Question, within: Within)
         _ => return None,
     };
     let cell = within.cell || name == "RefCell";
-    let within_cell = Within { cell, ..within };
-    if name == "Gc" && !cell {
-        // An edge to the type itself, outside any cell: fixed once its
-        // holder is built, so it cannot close a cycle (see
-        // `Trace::needs_tracking`); it adds nothing to either question.
-        // Any other target is asked as before.
-        let inner = if question == Question::Shallow {
+    // An edge to the type itself outside any cell is fixed once its holder
+    // is built, so it cannot close a cycle (see `Trace::needs_tracking`):
+    // its answer is the one below, for any other target, and-ed with "the
+    // target is not `Self`".
+    let self_edge_possible = name == "Gc" && !cell;
+    let within = Within { cell, ..within };
+    let shape = if pointer && question == Question::Shallow {
+        // A pointer is `true` to the shallow question whatever it holds,
+        // unless it holds a shape (which ends in a `Gc<Self>` or says `true`
+        // itself); the target of a `Gc` outside a cell is not looked into.
+        let inner = if self_edge_possible {
             None
         } else {
             shape_in(
                 krate,
                 arg,
-                Question::Shallow,
+                question,
                 Within {
                     pointer: true,
-                    ..within_cell
+                    ..within
                 },
             )
         };
-        let (canonical, other) = match inner {
-            Some(inner) => (inner.canonical, inner.answer),
-            None if question == Question::Shallow => (arg.to_token_stream(), quote!(true)),
-            None => (arg.to_token_stream(), probe(krate, arg, Question::Shallow)),
-        };
-        return Some(Shape {
-            canonical: quote!(#wrapper<#canonical>),
-            answer: quote!({
-                #[allow(unused_imports)]
-                use #krate::__private::{IsSameType as _, NotSameType as _};
-                !(&&#krate::__private::SameType::<#arg, Self>::NEW).__same() && #other
-            }),
-        });
-    }
-    if pointer && question == Question::Shallow {
-        // A pointer is `true` to the shallow question whatever it holds,
-        // unless it holds a shape (which ends in a `Gc<Self>` or says `true`
-        // itself).
-        let inner = shape_in(
-            krate,
-            arg,
-            question,
-            Within {
-                pointer: true,
-                ..within_cell
+        match inner {
+            Some(inner) => inner,
+            None => Shape {
+                canonical: arg.to_token_stream(),
+                answer: quote!(true),
             },
-        );
-        let (canonical, answer) = match inner {
-            Some(inner) => (inner.canonical, inner.answer),
-            None => (arg.to_token_stream(), quote!(true)),
-        };
-        return Some(Shape {
-            canonical: quote!(#wrapper<#canonical>),
-            answer,
-        });
-    }
-    // What is asked of the argument: a `Gc`'s target can be on a cycle only
-    // if it can own a `Gc` at all (the shallow question); the other shapes
-    // hold their argument's values, and ask the same question of them.
-    let inner_question = if name == "Gc" {
-        Question::Shallow
-    } else {
-        question
-    };
-    let within = Within {
-        pointer: within.pointer || pointer,
-        ..within_cell
-    };
-    let inner = shape_in(krate, arg, inner_question, within).unwrap_or_else(|| {
-        let answer = if within.pointer && within.shallow_method {
-            quote!(true)
-        } else if within.pointer {
-            probe(krate, arg, Question::Shallow)
-        } else {
-            probe(krate, arg, inner_question)
-        };
-        Shape {
-            canonical: arg.to_token_stream(),
-            answer,
         }
-    });
-    let canonical = inner.canonical;
+    } else {
+        // What is asked of the argument: a `Gc`'s target can be on a cycle
+        // only if it can own a `Gc` at all (the shallow question); the other
+        // shapes hold their argument's values, and ask the same question of
+        // them.
+        let inner_question = if name == "Gc" {
+            Question::Shallow
+        } else {
+            question
+        };
+        let within = Within {
+            pointer: within.pointer || pointer,
+            ..within
+        };
+        shape_in(krate, arg, inner_question, within).unwrap_or_else(|| {
+            let answer = if within.pointer && within.shallow_method {
+                quote!(true)
+            } else if within.pointer {
+                probe(krate, arg, Question::Shallow)
+            } else {
+                probe(krate, arg, inner_question)
+            };
+            Shape {
+                canonical: arg.to_token_stream(),
+                answer,
+            }
+        })
+    };
+    let canonical = shape.canonical;
+    let answer = shape.answer;
+    let answer = if self_edge_possible {
+        quote!({
+            #[allow(unused_imports)]
+            use #krate::__private::{IsSameType as _, NotSameType as _};
+            !(&&#krate::__private::SameType::<#arg, Self>::NEW).__same() && #answer
+        })
+    } else {
+        answer
+    };
     Some(Shape {
         canonical: quote!(#wrapper<#canonical>),
-        answer: inner.answer,
+        answer,
     })
 }
 
