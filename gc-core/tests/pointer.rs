@@ -311,3 +311,128 @@ fn get_mut_refuses_interned_strings() {
     let mut t: Gc<str> = Gc::from("plain");
     assert!(Gc::get_mut(&mut t).is_some());
 }
+
+/// `Gc::get_mut` takes a tracked object out of the generations (detaches
+/// it) until a new handle, a weak reference or an edge a collection traces
+/// proves the `&mut` has ended. Meanwhile every way of reading, taking and
+/// giving up its count sees its one handle, and it is freed by its count.
+mod detached_counts {
+    use super::*;
+
+    /// A tracked node, detached by `get_mut`.
+    fn detached(p: &Probe) -> Gc<Node> {
+        let mut a = node(p);
+        assert!(Gc::get_mut(&mut a).unwrap().next.get_mut().is_none());
+        a
+    }
+
+    #[test]
+    fn the_only_handle_counts_one_and_frees_on_drop() {
+        let p = Probe::default();
+        let mut a = detached(&p);
+        assert_eq!(Gc::strong_count(&a), 1);
+        assert_eq!(Gc::weak_count(&a), 0);
+        // Still the only handle: get_mut again, make_mut without a copy.
+        assert!(Gc::get_mut(&mut a).is_some());
+        drop(a);
+        assert_eq!(p.dropped.get(), 1, "the detached object was not freed");
+        // A tracked `Clone` value: make_mut of a detached one copies nothing.
+        let mut v = Gc::new(vec![node(&p)]);
+        Gc::get_mut(&mut v).unwrap();
+        let before = Gc::as_ptr(&v);
+        Gc::make_mut(&mut v).push(node(&p));
+        assert_eq!(Gc::as_ptr(&v), before, "make_mut copied a unique value");
+        assert_eq!(Gc::strong_count(&v), 1);
+        drop(v);
+        assert_eq!(p.dropped.get(), 3);
+    }
+
+    #[test]
+    fn clone_reattaches_and_counts_two() {
+        let p = Probe::default();
+        let a = detached(&p);
+        let b = a.clone();
+        assert_eq!((Gc::strong_count(&a), Gc::strong_count(&b)), (2, 2));
+        // Back in the generations: a cycle through it is collected.
+        *b.next.borrow_mut() = Some(a.clone());
+        assert_eq!(Gc::strong_count(&a), 3);
+        drop((a, b));
+        assert_eq!(p.dropped.get(), 0);
+        assert_eq!(gc::collect(), 1);
+        assert_eq!(p.dropped.get(), 1);
+    }
+
+    #[test]
+    fn try_unwrap_and_into_inner_take_the_value() {
+        let p = Probe::default();
+        let a = detached(&p);
+        let value = Gc::try_unwrap(a).ok().expect("the only handle");
+        assert_eq!(p.dropped.get(), 0);
+        drop(value);
+        assert_eq!(p.dropped.get(), 1);
+        let b = detached(&p);
+        let c = b.clone();
+        let Err(b) = Gc::try_unwrap(b) else {
+            panic!("try_unwrap took a value with two handles")
+        };
+        drop(c);
+        assert!(Gc::into_inner(b).is_some());
+        assert_eq!(p.dropped.get(), 2);
+    }
+
+    #[test]
+    fn weak_and_any_handles_see_one_count() {
+        let p = Probe::default();
+        let a = detached(&p);
+        let w = Gc::downgrade(&a);
+        assert_eq!(w.strong_count(), 1);
+        assert_eq!(w.upgrade().map(|g| Gc::strong_count(&g)), Some(2));
+        drop((w, a));
+        assert_eq!(p.dropped.get(), 1);
+
+        let any = Gc::into_any(detached(&p));
+        assert_eq!(any.strong_count(), 1);
+        let any2 = any.clone();
+        assert_eq!(any.strong_count(), 2);
+        drop(any);
+        let g = any2.downcast::<Node>().ok().unwrap();
+        assert_eq!(Gc::strong_count(&g), 1);
+        drop(g);
+        assert_eq!(p.dropped.get(), 2);
+    }
+
+    #[test]
+    fn a_holder_dropping_the_only_handle_frees_it() {
+        // The detached object's handle lives in a tracked holder; the holder
+        // is freed by its count, and with it the detached object.
+        let p = Probe::default();
+        let holder = node(&p);
+        *holder.next.borrow_mut() = Some(node(&p));
+        {
+            let mut slot = holder.next.borrow_mut();
+            Gc::get_mut(slot.as_mut().unwrap()).unwrap();
+        }
+        let child = holder.next.borrow().clone().unwrap();
+        assert_eq!(Gc::strong_count(&child), 2);
+        drop(child);
+        // Detached again, then the holder goes.
+        {
+            let mut slot = holder.next.borrow_mut();
+            Gc::get_mut(slot.as_mut().unwrap()).unwrap();
+        }
+        drop(holder);
+        assert_eq!(p.dropped.get(), 2);
+        // And traced by a collection while detached: re-attached there, and
+        // a garbage cycle through it is found.
+        let q = Probe::default();
+        let x = node(&q);
+        let mut y = node(&q);
+        Gc::get_mut(&mut y).unwrap();
+        *y.next.borrow_mut() = Some(x.clone());
+        *x.next.borrow_mut() = Some(y);
+        drop(x);
+        let found = gc::collect() + gc::collect();
+        assert_eq!(found, 2);
+        assert_eq!(q.dropped.get(), 2);
+    }
+}
