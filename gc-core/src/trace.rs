@@ -26,7 +26,9 @@ use crate::tracer::Tracer;
 ///
 /// Derive it with `#[derive(Trace)]`; a derived impl traces every field (skip
 /// one with `#[gc(skip)]`, which must then hold no `Gc`) and makes the type
-/// untracked when no field can hold a `Gc`.
+/// untracked when none of its values can be on a cycle: every `Gc` a field
+/// can hold points to an untracked type, or, outside any cell, back to the
+/// type itself (an immutable tree or list; see [`Trace::needs_tracking`]).
 ///
 /// ```
 /// use gc_core::{Finalize, Gc, Trace};
