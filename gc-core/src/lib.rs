@@ -69,7 +69,7 @@
 //! - **Memory** comes from a per-thread pooled allocator (size classes of 16
 //!   to 512 bytes in steps of 8, in pools and arenas, like pymalloc and
 //!   mimalloc); [`gc::heap_stats`]
-//!   shows it. Strings repeated a lot can be shared with [`intern`].
+//!   shows it. Strings repeated a lot can be shared with [`intern`](fn@intern).
 //!
 //! The invariants the implementation relies on, and what a hand-written
 //! `unsafe impl Trace` must uphold, are in `SAFETY.md`, which ships in this

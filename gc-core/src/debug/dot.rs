@@ -87,7 +87,7 @@ pub(crate) fn write(
     out.write_all(text.as_bytes())
 }
 
-/// The DOT text of [`write`].
+/// The DOT text of [`write`](fn@write).
 fn render(heap: &Heap, root: &GcAny, opts: DotOptions) -> String {
     let holders = match opts.direction {
         DotDirection::Referrers => tracked_objects(heap),
