@@ -1,5 +1,6 @@
-//! Unsizing coercions of `Gc` and `Weak` on stable Rust: [`coerce_gc!`](crate::coerce_gc!)
-//! and [`coerce_weak!`](crate::coerce_weak!).
+//! Unsizing coercions of `Gc` and `Weak` on stable Rust:
+//! [`coerce_gc!`](crate::coerce_gc!) and
+//! [`coerce_weak!`](crate::coerce_weak!).
 //!
 //! Stable Rust has no `CoerceUnsized` for user types, but it does coerce
 //! raw pointers: `*mut GcBox<X>` to `*mut GcBox<dyn Trait>` (when `X:
@@ -92,8 +93,8 @@ macro_rules! coerce_gc {
 }
 
 /// Turn a [`Weak<T>`](crate::Weak) into a `Weak<U>` for any `U` that `T`
-/// unsizes to, as [`coerce_gc!`](crate::coerce_gc!) does for `Gc`. If the target is already
-/// gone the result is an empty `Weak` (as `Weak::new()`).
+/// unsizes to, as [`coerce_gc!`](crate::coerce_gc!) does for `Gc`. If the
+/// target is already gone the result is an empty `Weak` (as `Weak::new()`).
 ///
 /// ```
 /// use gc_core::{coerce_weak, Gc, Weak};

@@ -17,9 +17,11 @@
 //!   pointer to it that was derived from the raw allocation, so the prefix
 //!   (links, length) at negative offsets is in bounds of its provenance.
 //!   Code never derives a header pointer from a reference to the box.
-//! - `meta` is a pointer to the type's `'static` [`VTable`](crate::vtable::VTable) whose low 9 bits
-//!   hold the per-object [`flags`] (vtables are 512-aligned). The vtable fixes everything about the type; the
-//!   flags are the only per-object state besides the strong count.
+//! - `meta` is a pointer to the type's `'static`
+//!   [`VTable`](crate::vtable::VTable) whose low 9 bits hold the per-object
+//!   [`flags`] (vtables are 512-aligned). The vtable fixes everything about
+//!   the type; the flags are the only per-object state besides the strong
+//!   count.
 //! - Tracked objects (those whose type may own a `Gc`) have [`Links`] 16 bytes
 //!   before the header; untracked objects have none. The header is 16 bytes,
 //!   so a tracked object costs 32 bytes of header and an untracked one 16.

@@ -41,7 +41,8 @@ pub(crate) struct VTable {
     pub(crate) needs_drop: bool,
     pub(crate) type_name: fn() -> &'static str,
     pub(crate) type_id: fn() -> TypeId,
-    /// The object has [`Links`](crate::header::Links) and is linked into a generation while alive.
+    /// The object has [`Links`](crate::header::Links) and is linked into a
+    /// generation while alive.
     pub(crate) tracked: bool,
     /// `Finalize::finalize` may do something; `false` lets the collector skip it.
     pub(crate) has_finalizer: bool,

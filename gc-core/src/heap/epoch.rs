@@ -71,11 +71,12 @@
 //! last outside reference (apply it to the predecessors of the object), so
 //! an analysis of only what the candidates since the last full collection
 //! reach (Bacon and Rajan's roots), the rest counting as outside, would find
-//! exactly the garbage (the other events still forcing a whole analysis). But remembering candidates means a buffer write per
-//! decrement to nonzero instead of one increment, and on the structures that
-//! make full collections expensive — a growing doubly linked list, a tree
-//! with parent pointers, a graph — each step's candidates reach the whole
-//! structure, so such an analysis still covers the heap.
+//! exactly the garbage (the other events still forcing a whole analysis).
+//! But remembering candidates means a buffer write per decrement to nonzero
+//! instead of one increment, and on the structures that make full
+//! collections expensive — a growing doubly linked list, a tree with parent
+//! pointers, a graph — each step's candidates reach the whole structure, so
+//! such an analysis still covers the heap.
 //!
 //! The counter is a thread-local cell of its own, not a heap field, so that
 //! the drop of a handle pays one thread-local increment and no lookup of the
